@@ -1,0 +1,11 @@
+"""In-memory adapters for every port: one process, no persistence, fully correct.
+
+Used by the simulator, the demo and as the reference in the conformance suite. ``MemoryStore`` holds the
+state; ``MemoryStore.unit_of_work()`` is a :class:`~dispatcher_core.ports.UnitOfWorkFactory`.
+"""
+
+from dispatcher_adapters.memory.clock import SystemClock
+from dispatcher_adapters.memory.event_bus import MemoryEventBus
+from dispatcher_adapters.memory.store import MemoryStore, MemoryUnitOfWork
+
+__all__ = ["MemoryEventBus", "MemoryStore", "MemoryUnitOfWork", "SystemClock"]

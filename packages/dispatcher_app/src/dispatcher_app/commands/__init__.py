@@ -1,0 +1,1 @@
+"""Sub-commands of the ``dispatcher`` CLI, one module each, each with a ``register(subparsers)``."""

@@ -1,0 +1,26 @@
+"""Ports: what the core needs from the outside world, one ``typing.Protocol`` per module.
+
+Adapters (``dispatcher_adapters``) implement them; the conformance suite in
+:mod:`dispatcher_core.testing.conformance` is what says an adapter is correct.
+"""
+
+from dispatcher_core.ports.clock import Clock
+from dispatcher_core.ports.conversation_repository import ConversationRepository
+from dispatcher_core.ports.event_publisher import EventPublisher
+from dispatcher_core.ports.pending_store import PendingStore
+from dispatcher_core.ports.presence_repository import PresenceRepository
+from dispatcher_core.ports.queue_repository import QueueRepository
+from dispatcher_core.ports.slot_claims import SlotClaims
+from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+__all__ = [
+    "Clock",
+    "ConversationRepository",
+    "EventPublisher",
+    "PendingStore",
+    "PresenceRepository",
+    "QueueRepository",
+    "SlotClaims",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]

@@ -1,0 +1,78 @@
+"""The atomic-commit port: one read -> decide -> apply cycle of the orchestrator.
+
+    async with uow_factory() as uow:
+        conversation = await uow.conversations.get_open_by_key(...)   # read
+        decision = assignment.decide(...)                              # decide (pure)
+        await uow.conversations.save(conversation.assign_to(...))      # apply ...
+        await uow.commit()                                             # ... all or nothing
+
+Contract every adapter must keep (the conformance suite checks it):
+
+* Atomicity: either everything written through the unit of work is applied at ``commit``, or nothing is.
+  Leaving the ``async with`` block without ``commit`` (normally or by an exception) rolls back.
+* Isolation where it matters: if a conversation or presence that was saved, or the queue that was read, has
+  been changed by another committed unit of work since it was read here, ``commit`` (or the write itself)
+  raises :class:`~dispatcher_core.errors.ConcurrencyConflict` and nothing is applied. Adapters may get there by
+  locking (SQL row and advisory locks) or optimistically (version compare-and-set, Redis ``WATCH`` or a Lua
+  check); the core only relies on the conflict being reported.
+* Unique keys are enforced by the store: one open conversation per key (I1), one message per
+  (business number, external id) (I2), one claim per scheduled slot (I7).
+* Driver failures surface as :class:`~dispatcher_core.errors.StoreUnavailable`.
+* A unit of work is used once and by one task; units of work are never nested.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from dispatcher_core.ports.conversation_repository import ConversationRepository
+from dispatcher_core.ports.pending_store import PendingStore
+from dispatcher_core.ports.presence_repository import PresenceRepository
+from dispatcher_core.ports.queue_repository import QueueRepository
+from dispatcher_core.ports.slot_claims import SlotClaims
+
+__all__ = ["UnitOfWork", "UnitOfWorkFactory"]
+
+
+class UnitOfWork(Protocol):
+    @property
+    def conversations(self) -> ConversationRepository: ...
+
+    @property
+    def pending(self) -> PendingStore: ...
+
+    @property
+    def queue(self) -> QueueRepository: ...
+
+    @property
+    def presence(self) -> PresenceRepository: ...
+
+    @property
+    def slots(self) -> SlotClaims: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None:
+        """Apply every write atomically, or raise ``ConcurrencyConflict`` / ``StoreUnavailable`` and apply
+        nothing. After a successful commit the unit of work accepts no more writes."""
+        ...
+
+    async def rollback(self) -> None:
+        """Discard every write not yet committed."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork:
+        """A fresh unit of work on the shared store."""
+        ...

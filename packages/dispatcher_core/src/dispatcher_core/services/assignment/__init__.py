@@ -1,0 +1,3 @@
+from dispatcher_core.services.assignment.assignment_service import AssignmentService
+
+__all__ = ["AssignmentService"]

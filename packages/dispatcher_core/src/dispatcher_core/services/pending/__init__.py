@@ -1,0 +1,3 @@
+from dispatcher_core.services.pending.pending_message_service import PendingMessageService
+
+__all__ = ["PendingMessageService"]

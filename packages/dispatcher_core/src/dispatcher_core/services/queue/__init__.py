@@ -1,0 +1,3 @@
+from dispatcher_core.services.queue.queue_service import QueueService
+
+__all__ = ["QueueService"]
