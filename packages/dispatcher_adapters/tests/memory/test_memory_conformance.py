@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from dispatcher_adapters.memory import MemoryStore
@@ -13,5 +11,5 @@ from dispatcher_core.testing.conformance import StoreConformance
 
 class TestMemoryStore(StoreConformance):
     @pytest.fixture
-    async def uow_factory(self) -> AsyncIterator[UnitOfWorkFactory]:
+    async def uow_factory(self) -> UnitOfWorkFactory:
         return MemoryStore().unit_of_work

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from dispatcher_core.entities import QueuePosition
+from dispatcher_core.entities.queue_position import QueuePosition
 from dispatcher_core.errors import InvalidInput
 from dispatcher_core.ports import QueueRepository
 
