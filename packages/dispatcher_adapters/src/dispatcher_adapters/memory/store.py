@@ -12,7 +12,7 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
@@ -58,51 +58,60 @@ class _State:
 
 
 class MemoryStore:
-    """Shared in-process state. ``unit_of_work`` is the :class:`~dispatcher_core.ports.UnitOfWorkFactory`."""
+    """Shared in-process state. ``unit_of_work`` is the :class:`~dispatcher_core.ports.UnitOfWorkFactory`.
+
+    Units of work run one at a time (they hold ``_lock``), so the repositories and the undo journal are
+    created once per store and shared by every unit of work: a unit of work is just the right to use them.
+    """
 
     def __init__(self) -> None:
         self._state = _State()
         self._lock = asyncio.Lock()
-        self._sequence = itertools.count()
+        self._undo: list[Undo] = []
+        self._conversations = _Conversations(self._state, self._undo)
+        self._pending = _Pending(self._state, self._undo, itertools.count())
+        self._queue = _Queue(self._state, self._undo)
+        self._presence = _Presence(self._state, self._undo)
+        self._slots = _Slots(self._state, self._undo)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self._state, self._lock, self._sequence)
+        return MemoryUnitOfWork(self)
 
 
 class MemoryUnitOfWork:
-    def __init__(self, state: _State, lock: asyncio.Lock, sequence: itertools.count[int]) -> None:
-        self._state = state
-        self._lock = lock
-        self._undo: list[Undo] = []
+    __slots__ = ("_active", "_store")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
         self._active = False
-        self._conversations = _Conversations(state, self._undo)
-        self._pending = _Pending(state, self._undo, sequence)
-        self._queue = _Queue(state, self._undo)
-        self._presence = _Presence(state, self._undo)
-        self._slots = _Slots(state, self._undo)
+
+    def _check(self) -> MemoryStore:
+        if not self._active:
+            raise RuntimeError("use a unit of work inside 'async with', and only once")
+        return self._store
 
     @property
     def conversations(self) -> _Conversations:
-        return self._conversations
+        return self._check()._conversations
 
     @property
     def pending(self) -> _Pending:
-        return self._pending
+        return self._check()._pending
 
     @property
     def queue(self) -> _Queue:
-        return self._queue
+        return self._check()._queue
 
     @property
     def presence(self) -> _Presence:
-        return self._presence
+        return self._check()._presence
 
     @property
     def slots(self) -> _Slots:
-        return self._slots
+        return self._check()._slots
 
     async def __aenter__(self) -> Self:
-        await self._lock.acquire()
+        await self._store._lock.acquire()
         self._active = True
         return self
 
@@ -116,14 +125,15 @@ class MemoryUnitOfWork:
             await self.rollback()
         finally:
             self._active = False
-            self._lock.release()
+            self._store._lock.release()
 
     async def commit(self) -> None:
-        self._undo.clear()
+        self._check()._undo.clear()
 
     async def rollback(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        undo = self._check()._undo
+        while undo:
+            undo.pop()()
 
 
 def _set(undo: list[Undo], mapping: dict[K, V], key: K, value: V) -> None:
@@ -160,7 +170,7 @@ class _Conversations:
         key = (conversation.business_number_id, conversation.customer_id)
         if conversation.is_open and key in self._s.open_by_key:
             raise ConversationAlreadyOpen(f"an open conversation exists for {key}")
-        self._put(None, replace(conversation, version=0))
+        self._put(None, conversation.with_version(0))
 
     async def save(self, conversation: Conversation) -> None:
         stored = self._s.conversations.get(conversation.id)
@@ -172,7 +182,7 @@ class _Conversations:
             )
         if conversation.is_open and not stored.is_open:
             raise ConcurrencyConflict(f"conversation {conversation.id} is closed and cannot be reopened")
-        self._put(stored, replace(conversation, version=conversation.version + 1))
+        self._put(stored, conversation.with_version(conversation.version + 1))
 
     def _put(self, old: Conversation | None, new: Conversation) -> None:
         """Store ``new`` in place of ``old`` and keep every index in step, journaling each change."""
@@ -272,7 +282,7 @@ class _Conversations:
         for message_id in message_ids:
             message = self._s.messages.get(message_id)
             if message is not None:
-                _set(self._undo, self._s.messages, message_id, replace(message, delivered_to=agent_id))
+                _set(self._undo, self._s.messages, message_id, message.delivered(agent_id))
 
 
 class _Pending:
@@ -370,7 +380,7 @@ class _Presence:
             raise ConcurrencyConflict(
                 f"presence of {presence.agent_id} is at version {stored_version}, not {presence.version}"
             )
-        _set(self._undo, self._s.presence, presence.agent_id, replace(presence, version=presence.version + 1))
+        _set(self._undo, self._s.presence, presence.agent_id, presence.with_version(presence.version + 1))
 
     async def list(self, status: PresenceStatus | None = None) -> Sequence[AgentPresence]:
         found = [p for p in self._s.presence.values() if status is None or p.status is status]

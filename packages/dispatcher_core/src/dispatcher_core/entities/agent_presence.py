@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+
+from dispatcher_core.entities._evolve import evolve
 
 __all__ = ["AgentPresence", "PresenceStatus"]
 
@@ -33,7 +35,7 @@ class AgentPresence:
 
     def connect(self, connection_id: str, now: datetime) -> AgentPresence:
         changed = self.status is not PresenceStatus.ONLINE
-        return replace(
+        return evolve(
             self,
             status=PresenceStatus.ONLINE,
             connections=self.connections | {connection_id},
@@ -44,10 +46,12 @@ class AgentPresence:
     def disconnect(self, connection_id: str, now: datetime, grace_until: datetime) -> AgentPresence:
         remaining = self.connections - {connection_id}
         if remaining or self.status is not PresenceStatus.ONLINE:
-            return replace(self, connections=remaining)
-        return replace(
-            self, status=PresenceStatus.GRACE, connections=remaining, grace_until=grace_until, changed_at=now
-        )
+            return evolve(self, connections=remaining)
+        return evolve(self, status=PresenceStatus.GRACE, connections=remaining, grace_until=grace_until, changed_at=now)
 
     def go_offline(self, now: datetime) -> AgentPresence:
-        return replace(self, status=PresenceStatus.OFFLINE, connections=frozenset(), grace_until=None, changed_at=now)
+        return evolve(self, status=PresenceStatus.OFFLINE, connections=frozenset(), grace_until=None, changed_at=now)
+
+    def with_version(self, version: int) -> AgentPresence:
+        """The same presence as stored at ``version`` (for repositories)."""
+        return evolve(self, version=version)

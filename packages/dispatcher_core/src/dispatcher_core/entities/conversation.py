@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
+from dispatcher_core.entities._evolve import evolve
 from dispatcher_core.errors import ConversationAlreadyClosed, InvalidInput
 
 __all__ = ["Conversation", "ConversationStatus"]
@@ -77,29 +78,35 @@ class Conversation:
 
     def assign_to(self, agent_id: str, now: datetime) -> Conversation:
         self._ensure_open()
-        return replace(self, agent_id=agent_id, assigned_at=now, pending_since=None)
+        return evolve(self, agent_id=agent_id, assigned_at=now, pending_since=None)
 
     def release(self, now: datetime) -> Conversation:
         """Take the conversation from its agent: it becomes pending until the next distribution."""
         self._ensure_open()
-        return replace(self, agent_id=None, assigned_at=None, pending_since=self.pending_since or now)
+        return evolve(self, agent_id=None, assigned_at=None, pending_since=self.pending_since or now)
 
     def record_customer_message(self, at: datetime) -> Conversation:
         self._ensure_open()
-        return replace(
+        return evolve(
             self,
             last_activity_at=max(self.last_activity_at, at),
             oldest_unanswered_at=self.oldest_unanswered_at or at,
-            customer_name=self.customer_name,
         )
 
     def record_agent_reply(self, at: datetime) -> Conversation:
         self._ensure_open()
-        return replace(self, last_activity_at=max(self.last_activity_at, at), oldest_unanswered_at=None)
+        return evolve(self, last_activity_at=max(self.last_activity_at, at), oldest_unanswered_at=None)
+
+    def with_customer_name(self, name: str | None) -> Conversation:
+        return self if name is None or name == self.customer_name else evolve(self, customer_name=name)
+
+    def with_version(self, version: int) -> Conversation:
+        """The same conversation as stored at ``version`` (for repositories)."""
+        return evolve(self, version=version)
 
     def close(self, now: datetime, reason: str) -> Conversation:
         self._ensure_open()
-        return replace(
+        return evolve(
             self,
             status=ConversationStatus.CLOSED,
             agent_id=None,

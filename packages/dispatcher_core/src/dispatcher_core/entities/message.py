@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatcher_core.entities._evolve import evolve
 from dispatcher_core.errors import InvalidInput
 
 __all__ = ["IncomingMessage", "Message", "MessageDirection"]
@@ -52,3 +53,7 @@ class Message:
     received_at: datetime
     sent_at: datetime | None = None
     delivered_to: str | None = None
+
+    def delivered(self, agent_id: str) -> Message:
+        """This message as delivered to ``agent_id``."""
+        return evolve(self, delivered_to=agent_id)

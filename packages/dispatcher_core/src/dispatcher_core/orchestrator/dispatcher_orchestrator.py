@@ -14,7 +14,7 @@ import functools
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, assert_never
 
@@ -146,9 +146,7 @@ class DispatcherOrchestrator:
                 received_at=now,
                 sent_at=incoming.sent_at,
             )
-            conversation = conversation.record_customer_message(now)
-            if incoming.customer_name and conversation.customer_name != incoming.customer_name:
-                conversation = replace(conversation, customer_name=incoming.customer_name)
+            conversation = conversation.record_customer_message(now).with_customer_name(incoming.customer_name)
 
             previous = existing.agent_id if existing is not None else None
             if previous is not None and not isinstance(decision, KeepCurrentAgent):
@@ -156,12 +154,12 @@ class DispatcherOrchestrator:
                 events.append(ConversationReleased(conversation.id, previous, "disconnected", now))
             match decision:
                 case KeepCurrentAgent(agent_id=agent_id):
-                    message = replace(message, delivered_to=agent_id)
+                    message = message.delivered(agent_id)
                     if not await self._store(uow, conversation, message, is_new=existing is None):
                         return IncomingOutcome(duplicate=True, conversation_id=None, decision=None)
                     events.append(MessageReceived(conversation.id, agent_id, message))
                 case AssignNewAgent(agent_id=agent_id):
-                    message = replace(message, delivered_to=agent_id)
+                    message = message.delivered(agent_id)
                     was_pending = existing is not None and existing.is_pending
                     conversation = conversation.assign_to(agent_id, now)
                     if not await self._store(uow, conversation, message, is_new=existing is None):
