@@ -85,3 +85,12 @@ def test_availability_includes_the_grace_period(status: PresenceStatus, availabl
     presence = AgentPresence(agent_id="a", status=status, changed_at=NOW)
     assert service.is_agent_available(presence) is available
     assert service.is_agent_available(None) is False
+
+
+def test_reassignment_prefers_another_agent_then_keeps_then_pends() -> None:
+    assert service.decide_reassignment(conv("a1"), True, "a2") == AssignNewAgent("a2")
+    assert service.decide_reassignment(conv("a1"), True, None) == KeepCurrentAgent("a1")
+    assert service.decide_reassignment(conv("a1"), True, "a1") == KeepCurrentAgent("a1")
+    assert service.decide_reassignment(conv("a1"), False, None) == Pending()
+    with pytest.raises(ConversationAlreadyClosed):
+        service.decide_reassignment(conv("a1").close(NOW, "agent"), True, "a2")

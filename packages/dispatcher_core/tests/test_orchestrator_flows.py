@@ -145,17 +145,47 @@ async def test_response_timeout_reassigns_to_another_agent(harness: Harness) -> 
     assert await harness.scheduler.check_response_timeout() is None  # same slot: runs once (I7)
 
 
-async def test_response_timeout_with_nobody_else_goes_pending_then_back(harness: Harness) -> None:
+async def test_response_timeout_with_nobody_else_keeps_the_conversation(harness: Harness) -> None:
     await harness.orchestrator.handle_agent_connected("a1", "s1")
     cid = await harness.write("alice")
+    assigned_at = (await conversation(harness, cid)).assigned_at
     harness.advance(hours=25)
     result = await harness.scheduler.check_response_timeout()
     assert result is not None
-    assert result.made_pending == 1
-    # I6: the only online agent has capacity, so the drain hands it straight back, with a fresh deadline
+    assert (result.reassigned, result.made_pending, result.closed) == (0, 0, 0)
     stored = await conversation(harness, cid)
-    assert stored.agent_id == "a1"
-    assert stored.assigned_at == harness.clock.now()
+    assert (stored.agent_id, stored.assigned_at) == ("a1", assigned_at)
+    assert not harness.events("conversation.released")
+    # as soon as somebody else is online, the next check hands it over
+    await harness.orchestrator.handle_agent_connected("a2", "s2")
+    harness.advance(minutes=30)
+    result = await harness.scheduler.check_response_timeout()
+    assert result is not None
+    assert result.reassigned == 1
+    assert (await conversation(harness, cid)).agent_id == "a2"
+
+
+async def test_response_timeout_in_grace_with_nobody_else_keeps_it_for_the_agent(
+    make_harness: HarnessFactory,
+) -> None:
+    from datetime import timedelta
+
+    h = make_harness(disconnect_grace=timedelta(hours=48))
+    await h.orchestrator.handle_agent_connected("a1", "s1")
+    cid = await h.write("alice")
+    await h.orchestrator.handle_agent_disconnected("a1", "s1")
+    h.advance(hours=25)
+    result = await h.scheduler.check_response_timeout()
+    assert result is not None
+    assert result.made_pending == 0  # in grace the agent still keeps their conversations (rule 4)
+    assert (await conversation(h, cid)).agent_id == "a1"
+    await h.orchestrator.handle_agent_connected("a2", "s2")  # someone else arrives: the drain does not move it,
+    assert (await conversation(h, cid)).agent_id == "a1"  # but the next timeout check does
+    h.advance(minutes=30)
+    result = await h.scheduler.check_response_timeout()
+    assert result is not None
+    assert result.reassigned == 1
+    assert (await conversation(h, cid)).agent_id == "a2"
 
 
 async def test_inactivity_closes_and_a_new_message_opens_a_new_conversation(harness: Harness) -> None:

@@ -329,6 +329,9 @@ class _Queue:
     async def list(self) -> Sequence[str]:
         return list(self._s.queue)
 
+    async def head(self, limit: int) -> Sequence[str]:
+        return list(itertools.islice(self._s.queue, limit))
+
     async def add(self, agent_id: str) -> bool:
         queue = self._s.queue
         if agent_id in queue:

@@ -323,10 +323,21 @@ class DispatcherOrchestrator:
                 unanswered_before=cutoffs.unanswered_before, inactive_before=cutoffs.inactive_before
             )
         counts = {"reassigned": 0, "pending": 0, "closed": 0}
-        for candidate in candidates:
-            outcome = await self._run(functools.partial(self._apply_timeout, conversation_id=candidate.id))
-            if outcome is not None:
-                counts[outcome] += 1
+        remaining = [candidate.id for candidate in candidates]
+        # A conversation kept by its agent because nobody else had capacity is looked at again once a later
+        # reassignment or close of the same check freed some. Each pass that changes anything moves at least
+        # one conversation, which then has a fresh deadline, so this ends.
+        while remaining:
+            kept: list[str] = []
+            for conversation_id in remaining:
+                outcome = await self._run(functools.partial(self._apply_timeout, conversation_id=conversation_id))
+                if outcome == "kept":
+                    kept.append(conversation_id)
+                elif outcome is not None:
+                    counts[outcome] += 1
+            if len(kept) == len(remaining):
+                break
+            remaining = kept
         if counts["closed"] or counts["pending"] or counts["reassigned"]:
             await self.distribute_pending_messages()
         return TimeoutResult(reassigned=counts["reassigned"], made_pending=counts["pending"], closed=counts["closed"])
@@ -345,27 +356,23 @@ class DispatcherOrchestrator:
                 await uow.commit()
                 return "closed"
             case ReassignConversation(agent_id=previous):
-                next_agent = await self._queue(uow).get_next_in_queue(await self._loads(uow), exclude={previous})
-                decision = self._assignment.decide(conversation, False, next_agent)
-                events.append(ConversationReleased(conversation.id, previous, "response_timeout", now))
+                next_other = await self._queue(uow).get_next_in_queue(await self._loads(uow), exclude={previous})
+                available = await self._current_agent_available(uow, conversation)
+                decision = self._assignment.decide_reassignment(conversation, available, next_other)
                 match decision:
+                    case KeepCurrentAgent():
+                        return "kept"  # nobody else can take it now: it stays with its agent
                     case AssignNewAgent(agent_id=agent_id):
+                        events.append(ConversationReleased(conversation.id, previous, "response_timeout", now))
                         await self._assign(
-                            uow,
-                            events,
-                            conversation,
-                            agent_id,
-                            now,
-                            reason="response_timeout",
-                            previous=previous,
+                            uow, events, conversation, agent_id, now, reason="response_timeout", previous=previous
                         )
                         outcome = "reassigned"
                     case Pending():
+                        events.append(ConversationReleased(conversation.id, previous, "response_timeout", now))
                         await uow.conversations.save(conversation.release(now))
                         events.append(ConversationPending(conversation.id, now))
                         outcome = "pending"
-                    case KeepCurrentAgent():
-                        raise AssertionError("a timed-out agent is never kept")
                     case _:
                         assert_never(decision)
                 await uow.commit()

@@ -21,6 +21,11 @@ class QueueRepository(Protocol):
         """The agent ids, head first."""
         ...
 
+    async def head(self, limit: int) -> Sequence[str]:
+        """The first ``limit`` agent ids, head first: what picking the next agent reads, so its cost does not
+        grow with the number of agents online."""
+        ...
+
     async def add(self, agent_id: str) -> bool:
         """Append at the end; ``False`` (order unchanged) if already queued."""
         ...

@@ -194,7 +194,13 @@ def dispatcher_state_machine(store_factory: StoreFactory, *, capacity: int = 0) 
                     assert now - conv.last_activity_at < settings.inactivity_timeout, f"rule 7: {conv.id} idle"
                 elif conv.agent_id is not None:
                     waiting_since = max(conv.oldest_unanswered_at, conv.assigned_at or conv.oldest_unanswered_at)
-                    assert now - waiting_since < settings.response_timeout, f"rule 6: {conv.id} unanswered"
+                    if now - waiting_since >= settings.response_timeout:
+                        # allowed only if nobody else could take it: then its agent keeps it
+                        others = [a for a in AGENTS if a != conv.agent_id and self.online(a) and self._has_capacity(a)]
+                        assert not others, f"rule 6: {conv.id} unanswered while {others} could take it"
+
+        def _has_capacity(self, agent: str) -> bool:
+            return not capacity or sum(1 for owner in self.owner.values() if owner == agent) < capacity
 
         @rule()
         def scheduled_distribution(self) -> None:

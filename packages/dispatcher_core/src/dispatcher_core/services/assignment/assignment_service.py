@@ -38,6 +38,24 @@ class AssignmentService:
             return AssignNewAgent(next_agent)
         return Pending()
 
+    def decide_reassignment(
+        self,
+        conversation: Conversation,
+        current_agent_available: bool,
+        next_other_agent: str | None,
+    ) -> AssignmentDecision:
+        """Rule 6, after the response timeout: the conversation goes to another agent (``next_other_agent``,
+        the next of the round-robin that is not its current agent). With nobody else to take it, it stays with
+        its agent while they are available - making it pending would only hand it straight back to them (I6)
+        - and becomes pending otherwise."""
+        if not conversation.is_open:
+            raise ConversationAlreadyClosed(f"conversation {conversation.id} is closed and cannot be assigned")
+        if next_other_agent is not None and next_other_agent != conversation.agent_id:
+            return AssignNewAgent(next_other_agent)
+        if conversation.agent_id is not None and current_agent_available:
+            return KeepCurrentAgent(conversation.agent_id)
+        return Pending()
+
     def needs_next_agent(self, conversation: Conversation | None, current_agent_available: bool) -> bool:
         """Whether :meth:`decide` would look at the next agent: lets the caller skip reading the queue (and
         taking its lock) when the current agent keeps the conversation. Same rule as ``decide``."""

@@ -15,6 +15,9 @@ from dispatcher_core.ports import QueueRepository
 
 __all__ = ["QueueService"]
 
+#: How many agents picking the next one reads first; more only when all of those are at capacity.
+_FIRST_READ = 8
+
 
 class QueueService:
     __slots__ = ("_capacity", "_queue")
@@ -42,13 +45,18 @@ class QueueService:
         Agents at capacity (per ``loads``: open conversations per agent) and ``exclude``d agents are skipped
         without being moved, so they keep their turn for when they can take work again.
         """
-        for agent_id in await self._queue.list():
-            if agent_id in exclude:
-                continue
-            if self._capacity and (loads or {}).get(agent_id, 0) >= self._capacity:
-                continue
-            return agent_id
-        return None
+        limit = _FIRST_READ
+        while True:
+            agents = await self._queue.head(limit)
+            for agent_id in agents:
+                if agent_id in exclude:
+                    continue
+                if self._capacity and (loads or {}).get(agent_id, 0) >= self._capacity:
+                    continue
+                return agent_id
+            if len(agents) < limit:
+                return None
+            limit *= 8  # everyone read so far is busy or excluded: read further down the queue
 
     async def get_queue_positions(self) -> Sequence[QueuePosition]:
         """Head first, positions from 1."""

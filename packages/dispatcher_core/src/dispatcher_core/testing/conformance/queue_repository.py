@@ -36,6 +36,10 @@ class QueueRepositoryConformance:
 
         await write(uow_factory, rotate)
         assert await _queue(uow_factory) == ["a2", "a1", "a3"]
+        async with uow_factory() as uow:
+            assert list(await uow.queue.head(2)) == ["a2", "a1"]
+            assert list(await uow.queue.head(10)) == ["a2", "a1", "a3"]
+            assert list(await uow.queue.head(1)) == ["a2"]
 
     async def test_rollback_restores_the_exact_order(self, uow_factory: UnitOfWorkFactory) -> None:
         async def build(uow: UnitOfWork) -> None:
