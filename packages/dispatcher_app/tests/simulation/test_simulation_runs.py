@@ -102,11 +102,27 @@ def test_every_accepted_message_is_delivered_or_pending() -> None:
     assert final["messages_delivered"] + final["pending_messages"] == 1500
     # The stressful run exercised every path.
     assert data["releases"]["disconnected"] > 0
-    assert data["releases"]["response_timeout"] > 0
     assert data["closes_by_reason"]["inactivity"] > 0
     assert data["closes_by_reason"]["agent"] > 0
     assert data["pending_wait_seconds"]["count"] > 0
     assert data["scheduler"]["grace_checks"] > 0
+
+
+def test_response_timeouts_move_conversations_to_agents_with_room() -> None:
+    """Rule 6 takes a conversation from its agent only when another agent can take it: with every agent at
+    capacity (the stressful run) it stays; with room, late replies make conversations move."""
+    full = summary(run_simulation(stressful()))
+    roomy_settings = DispatcherSettings(
+        agent_capacity=0,
+        response_timeout=timedelta(minutes=45),
+        inactivity_timeout=timedelta(hours=2),
+        timeout_check_interval=timedelta(minutes=10),
+        disconnect_grace=timedelta(minutes=2),
+    )
+    roomy = summary(run_simulation(stressful(settings=roomy_settings)))
+    assert roomy["releases"]["response_timeout"] > 0
+    assert roomy["final"]["messages_delivered"] + roomy["final"]["pending_messages"] == roomy["messages"]
+    assert full["releases"]["response_timeout"] < roomy["releases"]["response_timeout"]
 
 
 def test_duplicates_are_recognised_exactly() -> None:
