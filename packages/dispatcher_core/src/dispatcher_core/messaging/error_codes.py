@@ -48,9 +48,7 @@ RETRYABLE_CODES: frozenset[int] = frozenset({1, 2, 4, 17, 613, 80007, 130429, 13
 #: Pair rate limit: too many messages to the same recipient in a short time.
 RECIPIENT_BACKOFF_CODES: frozenset[int] = frozenset({131056})
 #: Never retried as is: invalid parameter, undeliverable, window closed, unsupported, ..., expired token.
-NOT_RETRYABLE_CODES: frozenset[int] = frozenset(
-    {100, 131026, 131047, 131050, 131051, 132000, 132001, 133010, 190}
-)
+NOT_RETRYABLE_CODES: frozenset[int] = frozenset({100, 131026, 131047, 131050, 131051, 132000, 132001, 133010, 190})
 #: The customer-service window (24 h since the customer's last message) is closed: only a template can go.
 WINDOW_CLOSED_CODE = 131047
 

@@ -7,6 +7,8 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.conversation_repository import ConversationRepository
 from dispatcher_core.ports.event_publisher import EventPublisher
+from dispatcher_core.ports.message_sender import MessageSender, SendReceipt
+from dispatcher_core.ports.outbox_repository import OutboxCount, OutboxRepository
 from dispatcher_core.ports.pending_store import PendingStore
 from dispatcher_core.ports.presence_repository import PresenceRepository
 from dispatcher_core.ports.queue_repository import QueueRepository
@@ -17,9 +19,13 @@ __all__ = [
     "Clock",
     "ConversationRepository",
     "EventPublisher",
+    "MessageSender",
+    "OutboxCount",
+    "OutboxRepository",
     "PendingStore",
     "PresenceRepository",
     "QueueRepository",
+    "SendReceipt",
     "SlotClaims",
     "UnitOfWork",
     "UnitOfWorkFactory",

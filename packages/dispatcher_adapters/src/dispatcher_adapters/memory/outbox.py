@@ -1,0 +1,114 @@
+"""An in-memory :class:`~dispatcher_core.ports.outbox_repository.OutboxRepository`.
+
+One process, no persistence: for tests, the simulator and the demo. Every method runs without awaiting
+anything in between its reads and writes, so on one event loop each call is atomic, which is what makes the
+compare-and-set of ``save`` and the unique keys hold under concurrent tasks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from dispatcher_core.errors import ConcurrencyConflict, NotFound
+from dispatcher_core.messaging.outbound import OutboundMessage, OutboundStatus
+from dispatcher_core.ports.outbox_repository import OutboxCount
+
+__all__ = ["MemoryOutbox"]
+
+
+class MemoryOutbox:
+    def __init__(self) -> None:
+        self._messages: dict[str, OutboundMessage] = {}
+        self._by_wamid: dict[str, str] = {}
+        self._by_client: dict[tuple[str, str], str] = {}
+        self._by_conversation: dict[str, list[str]] = {}
+
+    async def add(self, message: OutboundMessage) -> OutboundMessage:
+        client_key = self._client_key(message)
+        if client_key is not None and client_key in self._by_client:
+            return self._messages[self._by_client[client_key]]
+        if message.id in self._messages:
+            raise ConcurrencyConflict(f"outbound message {message.id} already exists")
+        if message.wamid is not None and message.wamid in self._by_wamid:
+            raise ConcurrencyConflict(f"wamid {message.wamid} already belongs to another message")
+        stored = replace(message, version=0)
+        self._messages[stored.id] = stored
+        if client_key is not None:
+            self._by_client[client_key] = stored.id
+        if stored.wamid is not None:
+            self._by_wamid[stored.wamid] = stored.id
+        if stored.conversation_id is not None:
+            self._by_conversation.setdefault(stored.conversation_id, []).append(stored.id)
+        return stored
+
+    async def get(self, reference: str) -> OutboundMessage | None:
+        return self._messages.get(reference)
+
+    async def get_by_wamid(self, wamid: str) -> OutboundMessage | None:
+        reference = self._by_wamid.get(wamid)
+        return None if reference is None else self._messages[reference]
+
+    async def get_by_client_id(self, agent_id: str, client_id: str) -> OutboundMessage | None:
+        reference = self._by_client.get((agent_id, client_id))
+        return None if reference is None else self._messages[reference]
+
+    async def save(self, message: OutboundMessage) -> OutboundMessage:
+        stored = self._messages.get(message.id)
+        if stored is None:
+            raise NotFound(f"no outbound message {message.id}")
+        if stored.version != message.version:
+            raise ConcurrencyConflict(
+                f"outbound message {message.id} is at version {stored.version}, not {message.version}"
+            )
+        if message.wamid is not None and self._by_wamid.get(message.wamid, message.id) != message.id:
+            raise ConcurrencyConflict(f"wamid {message.wamid} already belongs to another message")
+        if (message.agent_id, message.client_id, message.conversation_id) != (
+            stored.agent_id,
+            stored.client_id,
+            stored.conversation_id,
+        ):
+            raise ConcurrencyConflict(f"outbound message {message.id}: its owner and keys cannot change")
+        new = replace(message, version=stored.version + 1)
+        self._messages[new.id] = new
+        if new.wamid is not None:
+            self._by_wamid[new.wamid] = new.id
+        return new
+
+    async def list_by_status(
+        self, status: OutboundStatus, *, updated_before: datetime | None = None, limit: int = 100
+    ) -> Sequence[OutboundMessage]:
+        found = [
+            message
+            for message in self._messages.values()
+            if message.status is status and (updated_before is None or message.updated_at < updated_before)
+        ]
+        found.sort(key=lambda message: (message.updated_at, message.created_at))
+        return found[:limit]
+
+    async def list_by_conversation(self, conversation_id: str) -> Sequence[OutboundMessage]:
+        return [self._messages[reference] for reference in self._by_conversation.get(conversation_id, ())]
+
+    async def count_created_between(self, start: datetime, end: datetime) -> Sequence[OutboxCount]:
+        counts = Counter(
+            (message.template_name, message.status)
+            for message in self._messages.values()
+            if start <= message.created_at < end
+        )
+        return [OutboxCount(template, status, count) for (template, status), count in sorted(counts.items(), key=_key)]
+
+    @staticmethod
+    def _client_key(message: OutboundMessage) -> tuple[str, str] | None:
+        if message.client_id is None or message.agent_id is None:
+            return None
+        return (message.agent_id, message.client_id)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+
+def _key(item: tuple[tuple[str | None, OutboundStatus], int]) -> tuple[str, str]:
+    (template, status), _ = item
+    return (template or "", status.value)

@@ -1,0 +1,261 @@
+"""Outbox delivery: the handlers of ``SendTextMessage`` and ``SendTemplateMessage``, and crash recovery.
+
+Every send follows the same steps, each persisted before the next::
+
+    add to the outbox (queued)  ->  save as sending  ->  MessageSender.send  ->  save the outcome  ->  events
+
+so a crash at any point leaves a message either ``queued`` (never attempted: safe to send), or ``sending``
+(maybe attempted: recovery marks it ``unknown``, a status webhook carrying our reference settles it), or
+settled. Nothing is dropped, and nothing whose outcome is unknown is sent a second time. The ``queued`` ->
+``sending`` save is a compare-and-set, so two instances recovering the same message cannot both send it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from dispatcher_core.errors import ConcurrencyConflict, NotFound
+from dispatcher_core.messaging.command_bus import CommandBus
+from dispatcher_core.messaging.commands import SendTemplateMessage, SendTextMessage
+from dispatcher_core.messaging.error_codes import GraphError, agent_message
+from dispatcher_core.messaging.errors import CircuitOpen, InvalidTransition, SendFailed, SendOutcomeUnknown
+from dispatcher_core.messaging.event_dispatcher import EventDispatcher
+from dispatcher_core.messaging.events import MessageFailed, MessageSent, MessageStatusChanged, TemplateUsed
+from dispatcher_core.messaging.outbound import Content, OutboundMessage, OutboundStatus, TextContent
+from dispatcher_core.messaging.template import TemplateMessage
+from dispatcher_core.messaging.validation import TemplateMessageValidator
+from dispatcher_core.ports.clock import Clock
+from dispatcher_core.ports.message_sender import MessageSender
+from dispatcher_core.ports.outbox_repository import OutboxRepository
+
+__all__ = ["OutboxDelivery", "RecoveryReport", "Transition", "sent_event", "settle"]
+
+_log = logging.getLogger(__name__)
+
+Transition = Callable[[OutboundMessage], OutboundMessage]
+_SAVE_ATTEMPTS = 10
+_PAGE = 100
+
+
+def _uuid() -> str:
+    return uuid.uuid4().hex
+
+
+async def settle(
+    outbox: OutboxRepository, message: OutboundMessage, transition: Transition
+) -> tuple[OutboundMessage, OutboundMessage]:
+    """Apply ``transition`` and save it, re-reading and re-applying on a compare-and-set conflict (a status
+    webhook or another instance changed the message meanwhile). Returns (the state it was applied to, the
+    stored result). If the fresh state no longer allows the transition, the fresh state wins unchanged."""
+    current = message
+    for _ in range(_SAVE_ATTEMPTS):
+        try:
+            updated = transition(current)
+        except InvalidTransition:
+            if current is message:
+                raise
+            return current, current
+        if updated is current:
+            return current, current
+        try:
+            return current, await outbox.save(updated)
+        except ConcurrencyConflict:
+            fresh = await outbox.get(message.id)
+            if fresh is None:
+                raise NotFound(f"outbound message {message.id} disappeared") from None
+            current = fresh
+    raise ConcurrencyConflict(f"outbound message {message.id}: gave up after {_SAVE_ATTEMPTS} conflicting saves")
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    """What :meth:`OutboxDelivery.recover` did: interrupted sends marked unknown, queued ones sent."""
+
+    marked_unknown: int
+    resumed: int
+
+
+class OutboxDelivery:
+    """Register it on a bus with :meth:`register`; call :meth:`recover` at start-up and periodically."""
+
+    def __init__(
+        self,
+        *,
+        outbox: OutboxRepository,
+        sender: MessageSender,
+        events: EventDispatcher,
+        clock: Clock,
+        default_number_id: str,
+        validator: TemplateMessageValidator | None = None,
+        new_id: Callable[[], str] = _uuid,
+    ) -> None:
+        self.outbox = outbox
+        self._sender = sender
+        self._events = events
+        self._clock = clock
+        self.default_number_id = default_number_id
+        self._validator = validator or TemplateMessageValidator()
+        self.new_id = new_id
+
+    def register(self, bus: CommandBus) -> None:
+        bus.register(SendTextMessage, self.handle_send_text)
+        bus.register(SendTemplateMessage, self.handle_send_template)
+
+    async def handle_send_text(self, command: SendTextMessage) -> OutboundMessage:
+        content = TextContent(command.text, preview_url=command.preview_url)
+        return await self._submit(command, content)
+
+    async def handle_send_template(self, command: SendTemplateMessage) -> OutboundMessage:
+        self._validator.validate(command.template)  # the deployment's limits, possibly stricter than Meta's
+        return await self._submit(command, command.template)
+
+    async def _submit(self, command: SendTextMessage | SendTemplateMessage, content: Content) -> OutboundMessage:
+        message = OutboundMessage.queue(
+            id=command.reference or self.new_id(),
+            business_number_id=command.business_number_id or self.default_number_id,
+            to=command.to,
+            content=content,
+            now=self._clock.now(),
+            conversation_id=command.conversation_id,
+            agent_id=command.agent_id,
+            client_id=command.client_id,
+        )
+        stored = await self.outbox.add(message)
+        if stored.id != message.id:
+            return stored  # the same (agent, client_id) was already accepted: never send it twice
+        return await self.deliver(stored)
+
+    async def deliver(self, message: OutboundMessage, *, requeue_if_circuit_open: bool = False) -> OutboundMessage:
+        """Send a ``queued`` message and settle it. Returns the stored result.
+
+        If the circuit breaker refuses the send, the message is marked failed (an agent's reply: they are
+        told to try later) or, with ``requeue_if_circuit_open``, put back to ``queued`` and
+        :class:`CircuitOpen` is raised so that the caller (a bulk send) waits and tries again. If another
+        instance took the message first, its current state is returned and nothing is sent.
+        """
+        try:
+            sending = await self.outbox.save(message.start_sending(self._clock.now()))
+        except ConcurrencyConflict:
+            current = await self.outbox.get(message.id)
+            if current is None:
+                raise NotFound(f"outbound message {message.id} disappeared") from None
+            return current
+        try:
+            receipt = await self._sender.send(sending)
+        except CircuitOpen as exc:
+            attempts = sending.attempts + exc.attempts
+            if requeue_if_circuit_open:
+                await settle(self.outbox, sending, lambda m: m.requeue(self._clock.now(), attempts))
+                raise
+            error = GraphError(code=None, http_status=None, title=str(exc))
+            return await self._failed(sending, error, attempts, "WhatsApp is unavailable right now: try again later")
+        except SendFailed as exc:
+            return await self._failed(sending, exc.error, sending.attempts + exc.attempts, agent_message(exc.error))
+        except SendOutcomeUnknown as exc:
+            return await self._unknown(sending, sending.attempts + exc.attempts)
+        except Exception:
+            # A bug or an unexpected error after the request may have left: the outcome is unknown.
+            _log.exception("unexpected error while sending outbound message %s", sending.id)
+            await self._unknown(sending, sending.attempts + 1)
+            raise
+        now = self._clock.now()
+        before, after = await settle(
+            self.outbox, sending, lambda m: m.mark_sent(receipt.wamid, now, sending.attempts + receipt.attempts)
+        )
+        if before.status in (OutboundStatus.SENDING, OutboundStatus.UNKNOWN) and after.status is not before.status:
+            await self._events.dispatch(sent_event(after))
+            if isinstance(after.content, TemplateMessage):
+                await self._events.dispatch(
+                    TemplateUsed(after.id, after.content.name, after.content.language, after.to, now)
+                )
+        return after
+
+    async def _failed(self, sending: OutboundMessage, error: GraphError, attempts: int, reason: str) -> OutboundMessage:
+        now = self._clock.now()
+        before, after = await settle(self.outbox, sending, lambda m: m.mark_failed(error, now, attempts))
+        if after.status is OutboundStatus.FAILED and before.status is not OutboundStatus.FAILED:
+            await self._events.dispatch(
+                MessageFailed(
+                    reference=after.id,
+                    to=after.to,
+                    reason=reason,
+                    at=now,
+                    attempts=attempts,
+                    error_code=error.code,
+                    error_title=error.title,
+                    conversation_id=after.conversation_id,
+                    agent_id=after.agent_id,
+                    template_name=after.template_name,
+                )
+            )
+        return after
+
+    async def _unknown(self, sending: OutboundMessage, attempts: int) -> OutboundMessage:
+        now = self._clock.now()
+        before, after = await settle(self.outbox, sending, lambda m: m.mark_unknown(now, attempts))
+        if after.status is OutboundStatus.UNKNOWN and before.status is not OutboundStatus.UNKNOWN:
+            await self._events.dispatch(
+                MessageStatusChanged(
+                    reference=after.id,
+                    status=OutboundStatus.UNKNOWN,
+                    previous=before.status,
+                    at=now,
+                    conversation_id=after.conversation_id,
+                    agent_id=after.agent_id,
+                )
+            )
+        return after
+
+    async def recover(self, *, stale_after: timedelta = timedelta(minutes=5)) -> RecoveryReport:
+        """After a crash (and periodically): sends left ``sending`` for longer than ``stale_after`` become
+        ``unknown`` (never resent; a status webhook settles them); messages left ``queued`` that long are
+        sent. Stops resuming at the first :class:`CircuitOpen`: the rest waits for the next run."""
+        cutoff = self._clock.now() - stale_after
+        marked = 0
+        while stuck := await self.outbox.list_by_status(OutboundStatus.SENDING, updated_before=cutoff, limit=_PAGE):
+            for message in stuck:
+                before, after = await settle(
+                    self.outbox, message, lambda m: m.mark_unknown(self._clock.now(), m.attempts)
+                )
+                if after.status is OutboundStatus.UNKNOWN and before.status is OutboundStatus.SENDING:
+                    marked += 1
+                    await self._events.dispatch(
+                        MessageStatusChanged(
+                            reference=after.id,
+                            status=OutboundStatus.UNKNOWN,
+                            previous=OutboundStatus.SENDING,
+                            at=self._clock.now(),
+                            conversation_id=after.conversation_id,
+                            agent_id=after.agent_id,
+                        )
+                    )
+        resumed = 0
+        while queued := await self.outbox.list_by_status(OutboundStatus.QUEUED, updated_before=cutoff, limit=_PAGE):
+            for message in queued:
+                try:
+                    await self.deliver(message, requeue_if_circuit_open=True)
+                except CircuitOpen:
+                    return RecoveryReport(marked_unknown=marked, resumed=resumed)
+                resumed += 1
+        return RecoveryReport(marked_unknown=marked, resumed=resumed)
+
+
+def sent_event(message: OutboundMessage, *, reconciled: bool = False) -> MessageSent:
+    """The :class:`MessageSent` event of a message that reached ``sent`` (or beyond)."""
+    return MessageSent(
+        reference=message.id,
+        to=message.to,
+        wamid=message.wamid,
+        kind=message.kind,
+        at=message.sent_at or message.updated_at,
+        requested_at=message.created_at,
+        attempts=message.attempts,
+        conversation_id=message.conversation_id,
+        agent_id=message.agent_id,
+        template_name=message.template_name,
+        reconciled=reconciled,
+    )

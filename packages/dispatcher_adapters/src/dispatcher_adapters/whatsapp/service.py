@@ -1,0 +1,97 @@
+"""The whole sending side assembled from :class:`WhatsAppSettings`: what the app's lifespan builds and closes.
+
+It only wires this package's pieces together (the app stays the composition root: it chooses the outbox
+adapter, the clock, the registry and the orchestrator). The app then:
+
+* answers an agent's ``reply`` frame with ``await sending.replies.reply(...)``;
+* hands each status webhook body to ``await sending.statuses.handle_payload(body)`` and sends a
+  ``message.status`` frame to each returned routing's ``agent_id``;
+* calls ``sending.analytics.record_inbound()`` for every accepted webhook message and subscribes
+  ``sending.analytics.on_domain_event`` to the dispatcher's event publisher; ``/admin/stats`` returns
+  ``await sending.analytics.report(start, end)``;
+* exposes ``sending.metrics.registry`` on ``/metrics``;
+* runs ``await sending.delivery.recover()`` at start-up (and, say, every few minutes);
+* calls ``await sending.aclose()`` at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+import httpx
+from prometheus_client import CollectorRegistry
+
+from dispatcher_adapters.whatsapp.analytics import WhatsAppAnalytics
+from dispatcher_adapters.whatsapp.bulk import BulkSender
+from dispatcher_adapters.whatsapp.cloud_api import CloudApiSender
+from dispatcher_adapters.whatsapp.delivery import OutboxDelivery
+from dispatcher_adapters.whatsapp.metrics import WhatsAppMetrics
+from dispatcher_adapters.whatsapp.reply import ReplyService
+from dispatcher_adapters.whatsapp.resilient_sender import ResilientSender, Sleeper
+from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
+from dispatcher_adapters.whatsapp.status_webhook import StatusWebhookHandler
+from dispatcher_core.messaging.command_bus import CommandBus
+from dispatcher_core.messaging.event_dispatcher import EventDispatcher
+from dispatcher_core.orchestrator import DispatcherOrchestrator
+from dispatcher_core.ports.clock import Clock
+from dispatcher_core.ports.outbox_repository import OutboxRepository
+from dispatcher_core.ports.unit_of_work import UnitOfWorkFactory
+
+__all__ = ["WhatsAppSending"]
+
+
+class WhatsAppSending:
+    def __init__(
+        self,
+        settings: WhatsAppSettings,
+        *,
+        outbox: OutboxRepository,
+        clock: Clock,
+        uow_factory: UnitOfWorkFactory,
+        orchestrator: DispatcherOrchestrator,
+        registry: CollectorRegistry | None = None,
+        sleep: Sleeper = asyncio.sleep,
+        transport: httpx.AsyncBaseTransport | None = None,
+        random_source: Callable[[], float] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = WhatsAppMetrics(registry)
+        self.cloud_api = CloudApiSender.from_settings(settings, transport=transport)
+        self.sender = ResilientSender.from_settings(
+            self.cloud_api, settings, clock=clock, sleep=sleep, metrics=self.metrics, random_source=random_source
+        )
+        self.events = EventDispatcher()
+        self.metrics.subscribe(self.events)
+        self.bus = CommandBus(observer=self.metrics.observe_command)
+        self.delivery = OutboxDelivery(
+            outbox=outbox,
+            sender=self.sender,
+            events=self.events,
+            clock=clock,
+            default_number_id=settings.phone_number_id,
+        )
+        self.delivery.register(self.bus)
+        self.bulk = BulkSender(self.delivery, clock=clock, concurrency=settings.bulk_concurrency, sleep=sleep)
+        self.bulk.register(self.bus)
+        self.replies = ReplyService(uow_factory=uow_factory, orchestrator=orchestrator, bus=self.bus, outbox=outbox)
+        self.statuses = StatusWebhookHandler(outbox=outbox, events=self.events, clock=clock, uow_factory=uow_factory)
+        self.analytics = WhatsAppAnalytics(outbox, clock)
+        self.analytics.subscribe(self.events)
+
+    async def aclose(self) -> None:
+        """Stop bulk jobs (their unsent messages stay queued for recovery) and close the HTTP client."""
+        try:
+            await self.bulk.aclose()
+        finally:
+            await self.cloud_api.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,142 @@
+"""A fake Graph API served over real HTTP on loopback: records every request, injects faults on demand.
+
+A small Starlette app run by uvicorn on a free port inside the test's event loop. Each ``POST
+.../{phone-number-id}/messages`` is recorded (path, headers, JSON body) and then answered with the next
+scripted fault, or with the standing failure mode, or with a Cloud API success carrying a fresh wamid.
+``hang`` answers only when released (at the latest when the server stops), so a client timeout is a real
+timeout and the server still shuts down promptly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+__all__ = ["FakeGraph", "Fault", "ReceivedRequest", "graph_error", "hang", "server_error"]
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def reference(self) -> str:
+        return str(self.body["biz_opaque_callback_data"])
+
+    @property
+    def to(self) -> str:
+        return str(self.body["to"])
+
+
+@dataclass(frozen=True)
+class Fault:
+    status: int = 200
+    body: Any = None
+    text: str | None = None
+    hang: bool = False
+
+
+def graph_error(code: int, http_status: int = 400, message: str = "error") -> Fault:
+    """An error answer as the Graph API sends it."""
+    return Fault(
+        http_status,
+        {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}},
+    )
+
+
+def server_error(status: int = 503) -> Fault:
+    """A 5xx without a Graph body (a proxy's error page)."""
+    return Fault(status, text="<html>Service Unavailable</html>")
+
+
+def hang() -> Fault:
+    """Never answers until released: the client times out, the outcome is unknown to it."""
+    return Fault(hang=True)
+
+
+@dataclass
+class FakeGraph:
+    requests: list[ReceivedRequest] = field(default_factory=list)
+    _script: deque[Fault] = field(default_factory=deque)
+    _standing: Fault | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._release = asyncio.Event()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v21.0"
+
+    def then(self, *faults: Fault) -> None:
+        """Answer the next requests with these faults, in order, then go back to normal."""
+        self._script.extend(faults)
+
+    def fail_always(self, fault: Fault) -> None:
+        self._standing = fault
+
+    def recover(self) -> None:
+        self._standing = None
+        self._script.clear()
+
+    def release(self) -> None:
+        """Let hanging requests answer."""
+        self._release.set()
+
+    async def _messages(self, request: Request) -> Response:
+        received = ReceivedRequest(request.url.path, dict(request.headers), await request.json())
+        self.requests.append(received)
+        fault = self._script.popleft() if self._script else self._standing
+        if fault is not None and fault.hang:
+            await self._release.wait()
+            fault = None
+        if fault is None:
+            to = received.body.get("to")
+            return JSONResponse(
+                {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": to, "wa_id": to}],
+                    "messages": [{"id": f"wamid.fake.{next(self._ids)}"}],
+                }
+            )
+        if fault.text is not None:
+            return PlainTextResponse(fault.text, status_code=fault.status)
+        return JSONResponse(fault.body, status_code=fault.status)
+
+    async def start(self) -> None:
+        app = Starlette(routes=[Route("/{version}/{number}/messages", self._messages, methods=["POST"])])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+            await asyncio.sleep(0.005)
+
+    async def stop(self) -> None:
+        self._release.set()
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+        if self._socket is not None:
+            self._socket.close()
