@@ -149,21 +149,18 @@ class DispatcherOrchestrator:
             conversation = conversation.record_customer_message(now).with_customer_name(incoming.customer_name)
 
             previous = existing.agent_id if existing is not None else None
+            if not await self._store_incoming(
+                uow, existing, conversation=conversation, message=message, decision=decision, now=now
+            ):
+                return IncomingOutcome(duplicate=True, conversation_id=None, decision=None)
             if previous is not None and not isinstance(decision, KeepCurrentAgent):
                 # Its agent is gone without the release having happened yet (e.g. presence expired).
                 events.append(ConversationReleased(conversation.id, previous, "disconnected", now))
             match decision:
                 case KeepCurrentAgent(agent_id=agent_id):
-                    message = message.delivered(agent_id)
-                    if not await self._store(uow, conversation, message, is_new=existing is None):
-                        return IncomingOutcome(duplicate=True, conversation_id=None, decision=None)
-                    events.append(MessageReceived(conversation.id, agent_id, message))
+                    events.append(MessageReceived(conversation.id, agent_id, message.delivered(agent_id)))
                 case AssignNewAgent(agent_id=agent_id):
-                    message = message.delivered(agent_id)
                     was_pending = existing is not None and existing.is_pending
-                    conversation = conversation.assign_to(agent_id, now)
-                    if not await self._store(uow, conversation, message, is_new=existing is None):
-                        return IncomingOutcome(duplicate=True, conversation_id=None, decision=None)
                     await self._hand_over(
                         uow,
                         events,
@@ -174,9 +171,6 @@ class DispatcherOrchestrator:
                         previous=previous,
                     )
                 case Pending():
-                    conversation = conversation.release(now)
-                    if not await self._store(uow, conversation, message, is_new=existing is None):
-                        return IncomingOutcome(duplicate=True, conversation_id=None, decision=None)
                     await self._pending_service(uow).add_pending_message(message, now)
                     if previous is not None or existing is None:
                         events.append(ConversationPending(conversation.id, now))
@@ -187,10 +181,29 @@ class DispatcherOrchestrator:
 
         return await self._run(cycle)
 
-    async def _store(self, uow: UnitOfWork, conversation: Conversation, message: Message, *, is_new: bool) -> bool:
-        """Write the conversation, then the message; ``False`` if the message is a duplicate, in which case
-        the caller returns without committing and the whole cycle rolls back."""
-        if is_new:
+    async def _store_incoming(
+        self,
+        uow: UnitOfWork,
+        existing: Conversation | None,
+        *,
+        conversation: Conversation,
+        message: Message,
+        decision: AssignmentDecision,
+        now: datetime,
+    ) -> bool:
+        """Write the conversation as the decision leaves it, then the message; ``False`` if the message is a
+        duplicate, in which case the caller returns without committing (nothing is applied) and before any
+        event is recorded (nothing is published)."""
+        match decision:
+            case KeepCurrentAgent(agent_id=agent_id) | AssignNewAgent(agent_id=agent_id):
+                message = message.delivered(agent_id)
+                if isinstance(decision, AssignNewAgent):
+                    conversation = conversation.assign_to(agent_id, now)
+            case Pending():
+                conversation = conversation.release(now)
+            case _:
+                assert_never(decision)
+        if existing is None:
             await uow.conversations.add(conversation)
         else:
             await uow.conversations.save(conversation)
