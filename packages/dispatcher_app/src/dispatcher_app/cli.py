@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from dispatcher_app.commands import simulate
+from dispatcher_app.commands import db, simulate
 
 __all__ = ["main"]
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dispatcher", description="WhatsApp conversation dispatcher.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     simulate.register(commands)
+    db.register(commands)
     return parser
 
 

@@ -1,0 +1,119 @@
+"""The SQL store: an engine, its statements and the unit-of-work factory, for SQLite or PostgreSQL.
+
+    store = await SqlStore.create("sqlite+aiosqlite:///./dispatcher.sqlite3")   # migrates itself
+    orchestrator = DispatcherOrchestrator(uow_factory=store.unit_of_work, ...)
+    ...
+    await store.close()
+
+SQLite is the embedded default: :meth:`SqlStore.create` brings its schema to head on start. PostgreSQL is
+migrated explicitly (``dispatcher db upgrade``) by whoever deploys; :meth:`create` only checks that the schema
+is at head and refuses to start otherwise, so two versions of the app never write one schema differently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dispatcher_adapters.sql.connections import Connections
+from dispatcher_adapters.sql.engine import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+    create_engine,
+    is_sqlite,
+    normalize_url,
+)
+from dispatcher_adapters.sql.errors import translated_errors
+from dispatcher_adapters.sql.migrate import current_revision, head_revision, upgrade
+from dispatcher_adapters.sql.statements import Statements
+from dispatcher_adapters.sql.unit_of_work import SqlUnitOfWork
+from dispatcher_core.errors import StoreUnavailable
+
+__all__ = ["SchemaNotCurrent", "SqlStore"]
+
+
+class SchemaNotCurrent(StoreUnavailable):
+    """The database schema is not at the revision this code needs: run ``dispatcher db upgrade``."""
+
+
+class SqlStore:
+    """Shared by every task of a process. :meth:`unit_of_work` is the
+    :class:`~dispatcher_core.ports.UnitOfWorkFactory`."""
+
+    def __init__(self, engine: AsyncEngine, *, keep_connections: int = 5) -> None:
+        """Wrap an engine made by :func:`~dispatcher_adapters.sql.engine.create_engine` (which sets up SQLite).
+        Prefer :meth:`create`, which also takes care of the schema. ``keep_connections``: how many connections
+        stay checked out between units of work (see :mod:`~dispatcher_adapters.sql.connections`)."""
+        self._engine = engine
+        self._connections = Connections(engine, keep=keep_connections)
+        self._statements = Statements.for_dialect(engine.dialect)
+        # SQLite has one writer at a time: units of work of this process queue here instead of polling the
+        # file lock. PostgreSQL needs no such thing.
+        self._lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @classmethod
+    async def create(
+        cls,
+        url: str | URL,
+        *,
+        migrate: bool | None = None,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    ) -> SqlStore:
+        """Create the engine and make sure the schema is current.
+
+        ``migrate``: upgrade the schema to head first. Defaults to ``True`` for SQLite (the embedded default
+        needs no setup) and ``False`` for PostgreSQL, which must then already be at head
+        (:class:`SchemaNotCurrent` otherwise). Unreachable database: :class:`StoreUnavailable`. The timeouts
+        are those of :func:`~dispatcher_adapters.sql.engine.create_engine`.
+        """
+        parsed = normalize_url(url)
+        engine = create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            busy_timeout_ms=busy_timeout_ms,
+            statement_timeout_ms=statement_timeout_ms,
+        )
+        try:
+            if migrate if migrate is not None else is_sqlite(parsed):
+                await upgrade(engine)
+            else:
+                found, head = await current_revision(engine), head_revision()
+                if found != head:
+                    raise SchemaNotCurrent(
+                        f"database schema is at revision {found or 'none'}, this version needs {head}: "
+                        "run `dispatcher db upgrade`"
+                    )
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, keep_connections=pool_size)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A fresh unit of work (the :class:`~dispatcher_core.ports.UnitOfWorkFactory`)."""
+        return SqlUnitOfWork(self._connections, self._statements, self._lock)
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers (for ``/readyz``)."""
+        with translated_errors():
+            async with self._engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+    async def close(self) -> None:
+        """Close every connection. Units of work still running fail with ``StoreUnavailable``."""
+        await self._connections.close()
+        await self._engine.dispose()

@@ -1,0 +1,196 @@
+"""The schema, as SQLAlchemy Core tables. The Alembic migrations create exactly this (a test compares them).
+
+Constraints carry the invariants, so the database enforces them whatever the code does:
+
+* ``ux_dispatcher_conversations_open_key`` - unique (business number, customer) among *open* conversations
+  (a partial unique index ``WHERE status = 'open'``): I1, one open conversation per customer key.
+* one ``agent_id`` column per conversation row: I1, a conversation never has two agents.
+* ``ux_dispatcher_messages_external`` - unique (business number, WhatsApp message id): I2, a message is
+  stored once, however many instances receive it.
+* ``dispatcher_slot_claims`` primary key (job, slot): I7, one run per scheduled slot.
+* ``ux_dispatcher_queue_position`` - one agent per queue position: the round-robin order is total.
+* ``version`` columns: the compare-and-set of conversations and presences.
+
+Columns are declared in the order of the entities' fields: :mod:`~dispatcher_adapters.sql.rows` reads rows by
+position (a test keeps the two in step).
+
+Datetimes are timezone-aware UTC: ``timestamptz`` on PostgreSQL; on SQLite, which has no time zones, the naive
+UTC value as text in SQLAlchemy's format, made aware again on read - by :mod:`~dispatcher_adapters.sql.drivers`
+for the store's own statements, by :class:`UtcDateTime` for anything run through SQLAlchemy itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = [
+    "OPEN",
+    "UtcDateTime",
+    "conversations",
+    "messages",
+    "metadata",
+    "pending_messages",
+    "presence",
+    "queue",
+    "slot_claims",
+]
+
+#: ``status = 'open'`` with the literal inlined, so the planner can match the partial indexes.
+OPEN: sa.ColumnClause[str] = sa.literal_column("'open'")
+
+metadata = sa.MetaData()
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out. SQLite stores the naive UTC value; PostgreSQL a ``timestamptz``."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]  # the driver gives a datetime
+        return value.astimezone(UTC)  # type: ignore[no-any-return]  # same
+
+
+# An always-increasing integer that gives arrival order: BIGSERIAL on PostgreSQL, the rowid on SQLite
+# (only ``INTEGER PRIMARY KEY`` is auto-incremented there).
+_Sequence = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+conversations = sa.Table(
+    "dispatcher_conversations",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("business_number_id", sa.String, nullable=False),
+    sa.Column("customer_id", sa.String, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("opened_at", UtcDateTime, nullable=False),
+    sa.Column("last_activity_at", UtcDateTime, nullable=False),
+    sa.Column("customer_name", sa.String, nullable=True),
+    sa.Column("agent_id", sa.String, nullable=True),
+    sa.Column("assigned_at", UtcDateTime, nullable=True),
+    sa.Column("pending_since", UtcDateTime, nullable=True),
+    sa.Column("oldest_unanswered_at", UtcDateTime, nullable=True),
+    sa.Column("closed_at", UtcDateTime, nullable=True),
+    sa.Column("close_reason", sa.String, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("status IN ('open', 'closed')", name="ck_dispatcher_conversations_status"),
+)
+_c = conversations.c
+_is_open = _c.status == OPEN
+sa.Index(
+    "ux_dispatcher_conversations_open_key",
+    _c.business_number_id,
+    _c.customer_id,
+    unique=True,
+    postgresql_where=_is_open,
+    sqlite_where=_is_open,
+)
+_pending_where = sa.and_(_is_open, _c.agent_id.is_(None))
+sa.Index(
+    "ix_dispatcher_conversations_pending",
+    sa.func.coalesce(_c.pending_since, _c.opened_at),
+    _c.opened_at,
+    _c.id,
+    postgresql_where=_pending_where,
+    sqlite_where=_pending_where,
+)
+_assigned_where = sa.and_(_is_open, _c.agent_id.is_not(None))
+sa.Index(
+    "ix_dispatcher_conversations_agent",
+    _c.agent_id,
+    postgresql_where=_assigned_where,
+    sqlite_where=_assigned_where,
+)
+sa.Index("ix_dispatcher_conversations_activity", _c.last_activity_at, _c.id)
+sa.Index(
+    "ix_dispatcher_conversations_unanswered",
+    _c.oldest_unanswered_at,
+    postgresql_where=_is_open,
+    sqlite_where=_is_open,
+)
+
+messages = sa.Table(
+    "dispatcher_messages",
+    metadata,
+    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String, nullable=False),
+    sa.Column(
+        "conversation_id",
+        sa.String,
+        sa.ForeignKey("dispatcher_conversations.id", name="fk_dispatcher_messages_conversation"),
+        nullable=False,
+    ),
+    sa.Column("business_number_id", sa.String, nullable=False),
+    sa.Column("external_id", sa.String, nullable=False),
+    sa.Column("direction", sa.String(8), nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Column("delivered_to", sa.String, nullable=True),
+    sa.UniqueConstraint("id", name="ux_dispatcher_messages_id"),
+    sa.UniqueConstraint("business_number_id", "external_id", name="ux_dispatcher_messages_external"),
+)
+sa.Index("ix_dispatcher_messages_conversation", messages.c.conversation_id, messages.c.seq)
+
+pending_messages = sa.Table(
+    "dispatcher_pending_messages",
+    metadata,
+    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String, nullable=False),
+    sa.Column(
+        "conversation_id",
+        sa.String,
+        sa.ForeignKey("dispatcher_conversations.id", name="fk_dispatcher_pending_conversation"),
+        nullable=False,
+    ),
+    sa.Column(
+        "message_id",
+        sa.String,
+        sa.ForeignKey("dispatcher_messages.id", name="fk_dispatcher_pending_message"),
+        nullable=False,
+    ),
+    sa.Column("enqueued_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("id", name="ux_dispatcher_pending_messages_id"),
+)
+sa.Index("ix_dispatcher_pending_messages_conversation", pending_messages.c.conversation_id, pending_messages.c.seq)
+
+queue = sa.Table(
+    "dispatcher_queue",
+    metadata,
+    sa.Column("agent_id", sa.String, primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+# Positions are unique: every add or move writes max + 1 under the queue lock.
+sa.Index("ux_dispatcher_queue_position", queue.c.position, unique=True)
+
+presence = sa.Table(
+    "dispatcher_presence",
+    metadata,
+    sa.Column("agent_id", sa.String, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("changed_at", UtcDateTime, nullable=False),
+    # A JSON array of connection ids, sorted: a set small enough never to need a table of its own.
+    sa.Column("connections", sa.Text, nullable=False),
+    sa.Column("grace_until", UtcDateTime, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+slot_claims = sa.Table(
+    "dispatcher_slot_claims",
+    metadata,
+    sa.Column("job", sa.String, primary_key=True),
+    sa.Column("slot", sa.String, primary_key=True),
+    sa.Column("claimed_at", UtcDateTime, nullable=False),
+)
