@@ -15,6 +15,9 @@ Contract every adapter must keep (the conformance suite checks it):
   raises :class:`~dispatcher_core.errors.ConcurrencyConflict` and nothing is applied. Adapters may get there by
   locking (SQL row and advisory locks) or optimistically (version compare-and-set, Redis ``WATCH`` or a Lua
   check); the core only relies on the conflict being reported.
+* Read your own writes: within one unit of work, reads reflect the writes already made through it (the
+  history read after ``add_message`` contains the message; the queue read after ``move_to_end`` shows the
+  rotation; ``count_active_by_agent`` counts the assignment just saved).
 * Unique keys are enforced by the store: one open conversation per key (I1), one message per
   (business number, external id) (I2), one claim per scheduled slot (I7).
 * Driver failures surface as :class:`~dispatcher_core.errors.StoreUnavailable`.

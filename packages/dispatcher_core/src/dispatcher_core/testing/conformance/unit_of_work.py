@@ -141,3 +141,43 @@ class UnitOfWorkConformance:
         assert sorted(stored) == [False] * 5 + [True]
         async with uow_factory() as uow:
             assert len(await uow.conversations.get_messages(conv.id)) == 1
+
+    async def test_a_unit_of_work_reads_its_own_writes(self, uow_factory: UnitOfWorkFactory) -> None:
+        waiting = conversation("c1", pending_since=0)
+        first = message(waiting, "wamid.1")
+
+        async def setup(uow: UnitOfWork) -> None:
+            await uow.conversations.add(waiting)
+            await uow.conversations.add_message(first)
+            await uow.pending.add(pending(first))
+            for agent in ("a1", "a2"):
+                await uow.queue.add(agent)
+
+        await write(uow_factory, setup)
+        async with uow_factory() as uow:
+            stored = await uow.conversations.get(waiting.id)
+            assert stored is not None
+            assigned = stored.assign_to("a1", at(1))
+            await uow.conversations.save(assigned)
+            second = message(waiting, "wamid.2", minute=1, delivered_to="a1")
+            assert await uow.conversations.add_message(second)
+            [item] = await uow.pending.list(waiting.id)
+            assert await uow.pending.remove(item.id)
+            await uow.conversations.mark_delivered([first.id], "a1")
+            await uow.queue.move_to_end("a1")
+            opened = conversation("c2", agent="a2")
+            await uow.conversations.add(opened)
+
+            assert await uow.conversations.get(waiting.id) == assigned.with_version(assigned.version + 1)
+            assert await uow.conversations.get_open_by_key("bn1", "c2") == opened
+            assert [m.id for m in await uow.conversations.get_messages(waiting.id)] == [first.id, second.id]
+            assert [m.delivered_to for m in await uow.conversations.get_messages(waiting.id)] == ["a1", "a1"]
+            assert await uow.pending.list() == []
+            assert await uow.conversations.list_pending() == []
+            assert list(await uow.queue.head(2)) == ["a2", "a1"]
+            assert dict(await uow.conversations.count_active_by_agent()) == {"a1": 1, "a2": 1}
+            assert [c.id for c in await uow.conversations.list_by_agent("a1")] == [waiting.id]
+            assert not await uow.conversations.add_message(message(waiting, "wamid.2", minute=2))
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert [m.id for m in await uow.conversations.get_messages(waiting.id)] == [first.id, second.id]
