@@ -243,3 +243,25 @@ async def test_bad_input_is_refused(harness: Harness) -> None:
         harness.incoming("")
     async with harness.store.unit_of_work() as uow:
         assert await uow.presence.list() == []
+
+
+async def test_drain_is_oldest_first_across_batches_and_stops_at_capacity(make_harness: HarnessFactory) -> None:
+    h = make_harness(agent_capacity=15)
+    waiting = []
+    for i in range(40):
+        waiting.append(await h.write(f"customer-{i:02d}"))
+        h.advance(seconds=1)
+
+    def drained() -> list[tuple[str, str]]:
+        return [(e.agent_id, e.conversation_id) for e in h.events() if isinstance(e, ConversationAssigned)]
+
+    await h.orchestrator.handle_agent_connected("a1", "s1")
+    assert drained() == [("a1", cid) for cid in waiting[:15]]  # oldest first, across two batches of 16
+    await h.orchestrator.handle_agent_connected("a2", "s2")
+    assert drained()[15:] == [("a2", cid) for cid in waiting[15:30]]
+    result = await h.orchestrator.distribute_pending_messages()
+    assert (result.assigned, result.still_pending) == (0, 10)
+    await h.orchestrator.close_conversation("a1", waiting[0])
+    assert drained()[30:] == [("a1", waiting[30])]
+    async with h.store.unit_of_work() as uow:
+        assert [c.id for c in await uow.conversations.list_pending()] == waiting[31:]

@@ -67,6 +67,10 @@ T = TypeVar("T")
 Events = list[DomainEvent]
 
 
+#: How many pending conversations one distribution cycle claims.
+_DRAIN_BATCH = 16
+
+
 def _uuid() -> str:
     return uuid.uuid4().hex
 
@@ -298,32 +302,42 @@ class DispatcherOrchestrator:
 
     async def distribute_pending_messages(self) -> DistributionResult:
         """Pending conversations, oldest first, go through the decision path until none is left or nobody
-        can take one. One cycle per conversation, so concurrent drains on several instances interleave."""
+        can take one. Claimed in batches: each cycle takes up to ``_DRAIN_BATCH`` of the oldest and decides
+        them one by one (the unit of work reads its own writes, so each decision sees the rotation and loads
+        the previous ones left). Concurrent drains on several instances conflict on the same conversations and
+        retry from a fresh read, so nothing is delivered twice."""
         assigned = 0
-        while await self._run(self._distribute_one):
-            assigned += 1
+        while True:
+            batch_assigned, more = await self._run(self._distribute_batch)
+            assigned += batch_assigned
+            if not more:
+                break
         async with self._uow_factory() as uow:
             still_pending = len(await uow.conversations.list_pending())
         return DistributionResult(assigned=assigned, still_pending=still_pending)
 
-    async def _distribute_one(self, uow: UnitOfWork, events: Events) -> bool:
-        oldest = await uow.conversations.list_pending(limit=1)
-        if not oldest:
-            return False
-        conversation = oldest[0]
-        next_agent = await self._queue(uow).get_next_in_queue(await self._loads(uow))
-        decision = self._assignment.decide(conversation, False, next_agent)
-        match decision:
-            case AssignNewAgent(agent_id=agent_id):
-                await self._assign(uow, events, conversation, agent_id, self._clock.now(), reason="pending")
-                await uow.commit()
-                return True
-            case Pending():
-                return False
-            case KeepCurrentAgent():
-                raise AssertionError("a pending conversation has no current agent to keep")
-            case _:
-                assert_never(decision)
+    async def _distribute_batch(self, uow: UnitOfWork, events: Events) -> tuple[int, bool]:
+        """Returns how many were assigned, and whether there may be more to do."""
+        batch = await uow.conversations.list_pending(limit=_DRAIN_BATCH)
+        queue = self._queue(uow)
+        now = self._clock.now()
+        assigned = 0
+        for conversation in batch:
+            next_agent = await queue.get_next_in_queue(await self._loads(uow))
+            decision = self._assignment.decide(conversation, False, next_agent)
+            match decision:
+                case AssignNewAgent(agent_id=agent_id):
+                    await self._assign(uow, events, conversation, agent_id, now, reason="pending")
+                    assigned += 1
+                case Pending():
+                    break
+                case KeepCurrentAgent():
+                    raise AssertionError("a pending conversation has no current agent to keep")
+                case _:
+                    assert_never(decision)
+        if assigned:
+            await uow.commit()
+        return assigned, assigned == len(batch) == _DRAIN_BATCH
 
     # ------------------------------------------------------------------ deadlines (rules 6 and 7)
 
