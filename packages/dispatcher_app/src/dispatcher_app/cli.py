@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from dispatcher_app.commands import db, simulate
+from dispatcher_app.commands import agent_token, db, serve, simulate
 
 __all__ = ["main"]
 
@@ -15,6 +15,8 @@ __all__ = ["main"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dispatcher", description="WhatsApp conversation dispatcher.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve.register(commands)
+    agent_token.register(commands)
     simulate.register(commands)
     db.register(commands)
     return parser

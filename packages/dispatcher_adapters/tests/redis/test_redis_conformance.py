@@ -1,0 +1,25 @@
+"""The core's conformance suite, on Redis, in both deduplication modes: the adapter is correct when this
+passes."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from dispatcher_adapters.redis import RedisStore
+from dispatcher_core.ports import UnitOfWorkFactory
+from dispatcher_core.testing.conformance import StoreConformance
+
+pytestmark = pytest.mark.redis
+
+
+class TestRedisStore(StoreConformance):
+    @pytest.fixture
+    async def uow_factory(self, store: RedisStore) -> UnitOfWorkFactory:
+        return store.unit_of_work
+
+
+class TestRedisStoreDedupAtCommit(StoreConformance):
+    @pytest.fixture
+    async def uow_factory(self, redis_client: Redis, prefix: str) -> UnitOfWorkFactory:
+        return RedisStore(redis_client, prefix=prefix, dedup="at_commit").unit_of_work

@@ -1,0 +1,76 @@
+"""``dispatcher serve --host H --port P``: run the app of DESIGN §4 with uvicorn.
+
+The configuration comes from the environment and a ``.env`` file (``docs/configuration.md``). Without its
+secrets the command refuses to start and names every missing or malformed variable (exit status 2), so a
+deployment never runs with a webhook anyone can post to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+import uvicorn
+
+from dispatcher_app.app import create_app
+from dispatcher_app.config import ConfigError, load_config
+from dispatcher_app.logs import uvicorn_log_config
+
+__all__ = ["register"]
+
+#: Largest frame an agent may send; a reply is at most 4096 characters.
+_WS_MAX_SIZE = 256 * 1024
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return int(text)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="run the HTTP and WebSocket server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=8000, help="TCP port (default: 8000)")
+    parser.add_argument("--env-file", default=".env", help="file of variables to read as well (default: .env)")
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help="(default: info)"
+    )
+    parser.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust X-Forwarded-* headers (only behind a reverse proxy you control)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(env_file=args.env_file)
+    except ConfigError as exc:
+        print(f"dispatcher serve: refusing to start: {exc}", file=sys.stderr)
+        if exc.missing:
+            print(
+                "set them in the environment or in " + args.env_file + " (see docs/configuration.md)", file=sys.stderr
+            )
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=uvicorn_log_config(),
+        ws="websockets-sansio",
+        ws_max_size=_WS_MAX_SIZE,
+        proxy_headers=args.proxy_headers,
+        timeout_graceful_shutdown=10,
+    )
+    return 0

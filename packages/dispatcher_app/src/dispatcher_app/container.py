@@ -1,0 +1,253 @@
+"""The composition root (seed: ``dispatcher.module.ts``): the only module that names concrete adapters.
+
+It wires, and does nothing else: no business logic, no routes. :class:`DispatcherContainer` is a
+dependency-injector container whose store and event transport are chosen from the configuration
+(``docs/configuration.md``); stores, pools and clients are ``Resource`` providers, opened when the runtime
+is first resolved - in the app's lifespan - and closed by :func:`open_runtime` on the way out.
+
+dependency-injector's providers are dynamically typed; that weakness stays in this module:
+:func:`open_runtime` hands the rest of the app a fully typed :class:`~dispatcher_app.runtime.Runtime`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from dependency_injector import containers, providers
+from redis.asyncio import Redis
+
+from dispatcher_adapters.memory import MemoryStore, SystemClock
+from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore
+from dispatcher_adapters.sql import SqlStore
+from dispatcher_app.config import AppConfig
+from dispatcher_app.controllers.health import store_probe
+from dispatcher_app.hub import EnvelopeHandler, EventSubscriber, LocalEventHub, SubscribedEventHub
+from dispatcher_app.metrics import AppMetrics, ObservedPublisher
+from dispatcher_app.presence import InstancePresence
+from dispatcher_app.replies import MemoryOutbox, ReplySender, StatusHandler, StatusRelay
+from dispatcher_app.runtime import ReadinessCheck, Runtime, StatsSource
+from dispatcher_app.scheduler_runner import BackgroundRunner
+from dispatcher_app.ws.router import EventRouter
+from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
+from dispatcher_core.ports import Clock, UnitOfWorkFactory
+
+__all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What a test or an embedding backend may supply instead of the configured defaults."""
+
+    clock: Clock | None = None
+    #: Bypasses the configured store entirely (the backend's own adapter, or a fault-injecting fake).
+    uow_factory: UnitOfWorkFactory | None = None
+    reply_sender: ReplySender | None = None
+    status_handler: StatusHandler | None = None
+    stats_sources: Mapping[str, StatsSource] = field(default_factory=dict)
+
+
+def _instance_id(config: AppConfig) -> str:
+    return config.instance_id or uuid.uuid4().hex[:12]
+
+
+def _store_kind(config: AppConfig) -> str:
+    return config.store_kind.value
+
+
+def _events_kind(config: AppConfig) -> str:
+    return "local" if config.events_url is None else "redis"
+
+
+async def _memory_store() -> AsyncIterator[MemoryStore]:
+    yield MemoryStore()
+
+
+async def _sql_store(config: AppConfig) -> AsyncIterator[SqlStore]:
+    """SQLite migrates itself; PostgreSQL must be at head already (``dispatcher db upgrade``)."""
+    store = await SqlStore.create(config.database_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _redis_client(url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def _redis_store(client: Redis, config: AppConfig) -> RedisStore:
+    return RedisStore(client, prefix=config.redis_prefix)
+
+
+async def _redis_hub(
+    client: Redis, config: AppConfig, router: EventRouter, uow_factory: UnitOfWorkFactory
+) -> AsyncIterator[SubscribedEventHub]:
+    def make_subscriber(
+        on_agent_event: EnvelopeHandler,
+        resync: Callable[[str], Awaitable[None]],
+        on_admin_event: EnvelopeHandler,
+        on_admin_resync: Callable[[], Awaitable[None]],
+    ) -> EventSubscriber:
+        return RedisEventSubscriber(
+            client,
+            prefix=config.redis_prefix,
+            on_agent_event=on_agent_event,
+            resync=resync,
+            on_admin_event=on_admin_event,
+            on_admin_resync=on_admin_resync,
+        )
+
+    hub = SubscribedEventHub(
+        router=router,
+        publisher=RedisEventPublisher(client, prefix=config.redis_prefix),
+        make_subscriber=make_subscriber,
+        uow_factory=uow_factory,
+    )
+    await hub.start()
+    try:
+        yield hub
+    finally:
+        await hub.aclose()
+
+
+def _readiness(uow_factory: UnitOfWorkFactory) -> dict[str, ReadinessCheck]:
+    return {"store": store_probe(uow_factory)}
+
+
+def _readiness_with_redis(uow_factory: UnitOfWorkFactory, events_client: Redis) -> dict[str, ReadinessCheck]:
+    return {"store": store_probe(uow_factory), "events": events_client.ping}
+
+
+def _stats_sources(outbox: MemoryOutbox, extra: Mapping[str, StatsSource]) -> dict[str, StatsSource]:
+    return {"replies": outbox.stats, **extra}
+
+
+class DispatcherContainer(containers.DeclarativeContainer):
+    """Wiring only. ``config`` and ``metrics`` are given; everything else is derived."""
+
+    config = providers.Dependency(instance_of=AppConfig)
+    metrics = providers.Dependency(instance_of=AppMetrics)
+    extra_stats: providers.Object[dict[str, StatsSource]] = providers.Object({})
+
+    clock = providers.Singleton(SystemClock)
+    instance_id = providers.Singleton(_instance_id, config)
+    router = providers.Singleton(EventRouter)
+
+    events_kind = providers.Callable(_events_kind, config)
+    store_client = providers.Resource(_redis_client, providers.Callable(lambda config: config.database_url, config))
+    events_client = providers.Resource(_redis_client, providers.Callable(lambda config: config.events_url, config))
+
+    store = providers.Selector(
+        providers.Callable(_store_kind, config),
+        memory=providers.Resource(_memory_store),
+        sqlite=providers.Resource(_sql_store, config),
+        postgresql=providers.Resource(_sql_store, config),
+        redis=providers.Singleton(_redis_store, store_client, config),
+    )
+    uow_factory = providers.Callable(lambda store: store.unit_of_work, store)
+
+    hub = providers.Selector(
+        events_kind,
+        local=providers.Singleton(LocalEventHub, router),
+        redis=providers.Resource(_redis_hub, events_client, config, router, uow_factory),
+    )
+    publisher = providers.Singleton(ObservedPublisher, hub.provided.publisher, metrics)
+
+    dispatcher_settings = providers.Callable(lambda config: config.dispatcher, config)
+    orchestrator = providers.Singleton(
+        DispatcherOrchestrator,
+        uow_factory=uow_factory,
+        publisher=publisher,
+        clock=clock,
+        settings=dispatcher_settings,
+    )
+    scheduler = providers.Singleton(
+        DispatcherScheduler,
+        orchestrator=orchestrator,
+        uow_factory=uow_factory,
+        clock=clock,
+        settings=dispatcher_settings,
+    )
+    presence = providers.Singleton(
+        InstancePresence,
+        instance_id=instance_id,
+        uow_factory=uow_factory,
+        orchestrator=orchestrator,
+        router=router,
+        clock=clock,
+        ttl=providers.Callable(lambda config: config.presence_ttl, config),
+    )
+    runner = providers.Singleton(
+        BackgroundRunner,
+        scheduler=scheduler,
+        presence=presence,
+        clock=clock,
+        timeout_check_interval=providers.Callable(lambda config: config.dispatcher.timeout_check_interval, config),
+        tick_interval=providers.Callable(lambda config: config.tick_interval, config),
+        metrics=metrics,
+    )
+
+    outbox = providers.Singleton(MemoryOutbox, orchestrator, clock)
+    reply_sender = providers.Singleton(lambda outbox: outbox, outbox)
+    status_handler = providers.Singleton(StatusRelay, sent=outbox, notify=router.provided.to_agent_sockets)
+    readiness = providers.Selector(
+        events_kind,
+        local=providers.Callable(_readiness, uow_factory),
+        redis=providers.Callable(_readiness_with_redis, uow_factory, events_client),
+    )
+    stats_sources = providers.Callable(_stats_sources, outbox, extra_stats)
+
+    runtime = providers.Singleton(
+        Runtime,
+        config=config,
+        instance_id=instance_id,
+        clock=clock,
+        uow_factory=uow_factory,
+        orchestrator=orchestrator,
+        scheduler=scheduler,
+        hub=hub,
+        router=router,
+        metrics=metrics,
+        presence=presence,
+        runner=runner,
+        reply_sender=reply_sender,
+        status_handler=status_handler,
+        readiness=readiness,
+        stats_sources=stats_sources,
+    )
+
+
+def _override(provider: Any, value: object | None) -> None:
+    if value is not None:
+        provider.override(providers.Object(value))
+
+
+@asynccontextmanager
+async def open_runtime(
+    config: AppConfig, metrics: AppMetrics, overrides: Overrides | None = None
+) -> AsyncIterator[Runtime]:
+    """Open the configured stores and clients, build the runtime, and close everything on exit."""
+    overrides = overrides or Overrides()
+    container = DispatcherContainer(config=config, metrics=metrics)
+    _override(container.clock, overrides.clock)
+    _override(container.uow_factory, overrides.uow_factory)
+    _override(container.reply_sender, overrides.reply_sender)
+    _override(container.status_handler, overrides.status_handler)
+    _override(container.extra_stats, dict(overrides.stats_sources))
+    try:
+        resolved: Any = container.runtime()
+        runtime: Runtime = await resolved if inspect.isawaitable(resolved) else resolved
+        yield runtime
+    finally:
+        shutdown: Any = container.shutdown_resources()
+        if inspect.isawaitable(shutdown):
+            await shutdown

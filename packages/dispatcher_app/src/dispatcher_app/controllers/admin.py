@@ -1,0 +1,158 @@
+"""Admin routes (seed: ``dispatcher.controller.ts``): force a distribution, read the queue and the state.
+
+No business logic here (seed §4.8): reads go through the store's ports, the one action goes through the
+orchestrator. Every route requires ``Authorization: Bearer <DISPATCHER_ADMIN_TOKEN>``; a missing or wrong
+token gets 401 and nothing is read or changed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dispatcher_app.auth import RESERVED_AGENT_PREFIX, bearer_token_matches
+from dispatcher_app.runtime import RuntimeHolder
+from dispatcher_app.serialization import conversation_payload, converter
+from dispatcher_app.stats import collect_stats
+from dispatcher_core import ConversationStatus, PresenceStatus, QueueService
+
+__all__ = ["admin_routes"]
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+_MAX_LIMIT = 500
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be an integer between {low} and {high}")
+    return int(raw)
+
+
+class AdminController:
+    def __init__(self, holder: RuntimeHolder) -> None:
+        self._holder = holder
+
+    def guarded(self, endpoint: Endpoint) -> Endpoint:
+        async def guard(request: Request) -> Response:
+            runtime = self._holder.get()
+            if not bearer_token_matches(request.headers.get("authorization"), runtime.config.admin_token):
+                return JSONResponse(
+                    {"error": "admin token required: Authorization: Bearer <DISPATCHER_ADMIN_TOKEN>"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            try:
+                return await endpoint(request)
+            except BadRequest as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+
+        return guard
+
+    async def queue(self, request: Request) -> Response:
+        """Agents head first with their position, then agents out of the queue who still hold work."""
+        runtime = self._holder.get()
+        capacity = runtime.config.dispatcher.agent_capacity
+        async with runtime.uow_factory() as uow:
+            positions = await QueueService(uow.queue, capacity).get_queue_positions()
+            presences = {p.agent_id: p for p in await uow.presence.list()}
+            loads = await uow.conversations.count_active_by_agent()
+        queued = {position.agent_id for position in positions}
+        others = sorted(
+            agent_id
+            for agent_id, presence in presences.items()
+            if agent_id not in queued
+            and not agent_id.startswith(RESERVED_AGENT_PREFIX)
+            and (presence.status is not PresenceStatus.OFFLINE or loads.get(agent_id))
+        )
+        rows = [(p.agent_id, p.position) for p in positions] + [(agent_id, None) for agent_id in others]
+        agents = []
+        for agent_id, position in rows:
+            presence = presences.get(agent_id)
+            agents.append(
+                {
+                    "agent_id": agent_id,
+                    "position": position,
+                    "status": PresenceStatus.ONLINE.value if presence is None else presence.status.value,
+                    "connections": 0 if presence is None else len(presence.connections),
+                    "active_conversations": loads.get(agent_id, 0),
+                    "capacity": capacity or None,
+                }
+            )
+        return JSONResponse({"agents": agents, "capacity": capacity or None})
+
+    async def distribute(self, request: Request) -> Response:
+        result = await self._holder.get().orchestrator.distribute_pending_messages()
+        return JSONResponse({"assigned": result.assigned, "still_pending": result.still_pending})
+
+    async def pending(self, request: Request) -> Response:
+        """Pending conversations, oldest first, with how many messages each has waiting."""
+        async with self._holder.get().uow_factory() as uow:
+            conversations = await uow.conversations.list_pending()
+            waiting = Counter(item.conversation_id for item in await uow.pending.list())
+        return JSONResponse(
+            {
+                "conversations": [
+                    {**conversation_payload(c), "pending_messages": waiting.get(c.id, 0)} for c in conversations
+                ],
+                "pending_messages": sum(waiting.values()),
+            }
+        )
+
+    async def conversations(self, request: Request) -> Response:
+        status_param = request.query_params.get("status") or None
+        agent_id = request.query_params.get("agent_id") or None
+        limit = _int_param(request, "limit", 100, 1, _MAX_LIMIT)
+        offset = _int_param(request, "offset", 0, 0, 10**9)
+        async with self._holder.get().uow_factory() as uow:
+            if status_param == "pending":
+                if agent_id is not None:
+                    raise BadRequest("a pending conversation has no agent: drop agent_id or the status")
+                found = list(await uow.conversations.list_pending())[offset : offset + limit]
+            else:
+                try:
+                    status = None if status_param is None else ConversationStatus(status_param)
+                except ValueError:
+                    raise BadRequest("status must be open, closed or pending") from None
+                found = list(await uow.conversations.list(status=status, agent_id=agent_id, limit=limit, offset=offset))
+        return JSONResponse(
+            {"conversations": [conversation_payload(c) for c in found], "limit": limit, "offset": offset}
+        )
+
+    async def conversation(self, request: Request) -> Response:
+        conversation_id = request.path_params["conversation_id"]
+        async with self._holder.get().uow_factory() as uow:
+            conversation = await uow.conversations.get(conversation_id)
+            if conversation is None:
+                return JSONResponse({"error": f"no conversation {conversation_id!r}"}, status_code=404)
+            messages = await uow.conversations.get_messages(conversation_id)
+            pending = await uow.pending.list(conversation_id)
+        return JSONResponse(
+            {**conversation_payload(conversation, messages), "pending": converter.unstructure(list(pending))}
+        )
+
+    async def stats(self, request: Request) -> Response:
+        return JSONResponse(await collect_stats(self._holder.get()))
+
+
+def admin_routes(holder: RuntimeHolder) -> list[Route]:
+    controller = AdminController(holder)
+    guarded = controller.guarded
+    return [
+        Route("/admin/queue", guarded(controller.queue), methods=["GET"]),
+        Route("/admin/distribute", guarded(controller.distribute), methods=["POST"]),
+        Route("/admin/pending", guarded(controller.pending), methods=["GET"]),
+        Route("/admin/conversations", guarded(controller.conversations), methods=["GET"]),
+        Route("/admin/conversations/{conversation_id}", guarded(controller.conversation), methods=["GET"]),
+        Route("/admin/stats", guarded(controller.stats), methods=["GET"]),
+    ]

@@ -1,0 +1,70 @@
+"""The live services of a started app, as one typed value the routes read.
+
+The container builds a :class:`Runtime` in the lifespan (that is when engines, pools and clients open); the
+routes are created earlier, with the app, and hold a :class:`RuntimeHolder`. A request that arrives before
+start-up or after shutdown - or in a host that mounted the app and forgot to run its lifespan - gets a clear
+503 (:class:`NotStarted`) instead of an ``AttributeError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dispatcher_app.config import AppConfig
+from dispatcher_app.hub import EventHub
+from dispatcher_app.metrics import AppMetrics
+from dispatcher_app.presence import InstancePresence
+from dispatcher_app.replies import ReplySender, StatusHandler
+from dispatcher_app.scheduler_runner import BackgroundRunner
+from dispatcher_app.ws.router import EventRouter
+from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
+from dispatcher_core.ports import Clock, UnitOfWorkFactory
+
+__all__ = ["NotStarted", "ReadinessCheck", "Runtime", "RuntimeHolder", "StatsSource"]
+
+#: A readiness probe: returns when the dependency answers, raises otherwise.
+ReadinessCheck = Callable[[], Awaitable[object]]
+#: A section of ``/admin/stats`` contributed by another component (replies, templates...).
+StatsSource = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class NotStarted(RuntimeError):
+    """The app's lifespan has not run (or has ended): there is no store to talk to."""
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    config: AppConfig
+    instance_id: str
+    clock: Clock
+    uow_factory: UnitOfWorkFactory
+    orchestrator: DispatcherOrchestrator
+    scheduler: DispatcherScheduler
+    hub: EventHub
+    router: EventRouter
+    metrics: AppMetrics
+    presence: InstancePresence
+    runner: BackgroundRunner
+    reply_sender: ReplySender
+    status_handler: StatusHandler
+    readiness: Mapping[str, ReadinessCheck]
+    stats_sources: Mapping[str, StatsSource]
+
+
+class RuntimeHolder:
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+
+    def set(self, runtime: Runtime | None) -> None:
+        self._runtime = runtime
+
+    def get(self) -> Runtime:
+        if self._runtime is None:
+            raise NotStarted("the dispatcher app is not started: run its lifespan (see docs/embedding.md)")
+        return self._runtime
+
+    @property
+    def started(self) -> bool:
+        return self._runtime is not None

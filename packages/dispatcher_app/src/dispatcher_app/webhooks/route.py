@@ -1,0 +1,145 @@
+"""``GET`` and ``POST /webhooks/whatsapp`` (DESIGN §3 and §4).
+
+The POST answers only after every message of the body is stored (I2: a 2xx means nothing is lost), so Meta
+retries - for days - whatever we could not store. Order of checks, each failing fast and storing nothing:
+size (413), signature over the raw bytes (401), JSON (400). Then every entry, change, message and status is
+processed; a duplicate message id is acknowledged and counted, an unknown shape is acknowledged and
+counted, never a 5xx; a store that cannot be reached answers 503 so Meta sends the body again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from dispatcher_app.auth import token_matches
+from dispatcher_app.runtime import Runtime, RuntimeHolder
+from dispatcher_app.webhooks.parser import ParsedBatch, parse_webhook
+from dispatcher_app.webhooks.signature import SIGNATURE_HEADER, signature_matches
+from dispatcher_core.errors import InvalidInput, RetriesExhausted, StoreError
+
+__all__ = ["WebhookCounts", "WhatsAppWebhook"]
+
+_log = logging.getLogger(__name__)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class WebhookCounts:
+    """What the 200 answer reports: messages stored, duplicates ignored, refused messages (``invalid``),
+    statuses handled, errors Meta reported, items of unknown shape."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    statuses: int = 0
+    errors: int = 0
+    unknown: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        """The answer's body (``dataclasses.asdict`` deep-copies and is slow on this hot path)."""
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "invalid": self.invalid,
+            "statuses": self.statuses,
+            "errors": self.errors,
+            "unknown": self.unknown,
+        }
+
+
+class WhatsAppWebhook:
+    def __init__(self, holder: RuntimeHolder) -> None:
+        self._holder = holder
+
+    async def verify(self, request: Request) -> Response:
+        """Meta's subscription handshake: echo ``hub.challenge`` when ``hub.verify_token`` is ours."""
+        runtime = self._holder.get()
+        params = request.query_params
+        challenge = params.get("hub.challenge")
+        if (
+            params.get("hub.mode") == "subscribe"
+            and challenge
+            and token_matches(params.get("hub.verify_token"), runtime.config.whatsapp_verify_token)
+        ):
+            return PlainTextResponse(challenge)
+        return PlainTextResponse("verification failed", status_code=403)
+
+    async def receive(self, request: Request) -> Response:
+        runtime = self._holder.get()
+        limit = runtime.config.webhook_max_bytes
+        try:
+            body = await _read_body(request, limit)
+        except _TooLarge:
+            return _error(413, f"body larger than {limit} bytes")
+        if not signature_matches(body, request.headers.get(SIGNATURE_HEADER), runtime.config.whatsapp_app_secret):
+            return _error(401, f"missing or invalid {SIGNATURE_HEADER}")
+        try:
+            decoded = json.loads(body)
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return _error(400, "body is not JSON")
+        return await _process(runtime, parse_webhook(decoded))
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    return bytes(body)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _process(runtime: Runtime, batch: ParsedBatch) -> Response:
+    counts = WebhookCounts(errors=len(batch.errors), unknown=batch.unknown)
+    metrics = runtime.metrics
+    items = metrics.webhook_items
+    for error in batch.errors:
+        _log.warning("WhatsApp reported error %s: %s (%s)", error.code, error.title, error.details)
+    if counts.errors:
+        items.labels("error", "reported").inc(counts.errors)
+    if counts.unknown:
+        items.labels("unknown", "ignored").inc(counts.unknown)
+    for message in batch.messages:
+        try:
+            outcome = await runtime.orchestrator.handle_incoming_message(message)
+        except InvalidInput as exc:
+            counts.invalid += 1
+            items.labels("message", "invalid").inc()
+            _log.warning("refused webhook message %s: %s", message.external_id, exc)
+            continue
+        except (StoreError, RetriesExhausted):
+            items.labels("message", "unavailable").inc()
+            _log.exception("store unavailable while storing webhook message %s", message.external_id)
+            return JSONResponse({"error": "store unavailable, retry later", **counts.as_json()}, status_code=503)
+        if outcome.duplicate or outcome.decision is None:
+            counts.duplicates += 1
+            metrics.messages_duplicate.inc()
+        else:
+            counts.accepted += 1
+            metrics.messages_accepted.inc()
+            metrics.count_decision(outcome.decision)
+    for status in batch.statuses:
+        try:
+            await runtime.status_handler.handle_status(status)
+        except Exception:  # statuses are informative: a failing hook must not make Meta resend messages
+            items.labels("status", "failed").inc()
+            _log.exception("status handler failed for %s", status.message_id)
+            continue
+        counts.statuses += 1
+        metrics.statuses_handled.inc()
+    return JSONResponse(counts.as_json())

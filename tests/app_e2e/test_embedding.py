@@ -1,0 +1,56 @@
+"""docs/embedding.md, executed: the core driven by another backend with its own adapter (which passes the
+conformance suite), and the app mounted inside another ASGI app, served by uvicorn."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+
+from dispatcher_app import mint_agent_token
+from dispatcher_app.testing import make_config, receive_json, serve, signed_webhook_headers, text_message_body
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "embedding.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+
+# The page's code, in order, in this module: its ``TestAuditedStore`` is collected by pytest like any test
+# class, so the conformance suite runs on the page's adapter.
+exec(compile("\n".join(BLOCKS), str(DOC), "exec"), globals())  # the documentation is the code under test
+
+the_page: dict[str, Any] = globals()
+
+
+def test_the_page_has_the_four_examples() -> None:
+    assert len(BLOCKS) == 4
+    for name in ("AuditedStore", "TestAuditedStore", "my_backend_receives_a_message", "build_my_backend"):
+        assert name in the_page
+
+
+async def test_the_core_from_another_backend() -> None:
+    outcome, forwarded, trail = await the_page["my_backend_receives_a_message"]()
+    assert ("agent-1", "conversation.assigned") in forwarded
+    assert (None, "queue.updated") in forwarded
+    assert trail  # every committed cycle went through the backend's adapter
+    assert outcome.duplicate is False
+
+
+async def test_the_app_mounted_in_another_asgi_app() -> None:
+    config = make_config()
+    store = the_page["AuditedStore"](the_page["MemoryStore"]().unit_of_work)
+    host = the_page["build_my_backend"](config, store)
+    async with serve(host) as server, httpx.AsyncClient(base_url=server.http_url) as http:
+        assert (await http.get("/")).text == "my backend"
+        body = text_message_body(business_number_id="B", customer_id="c1", message_id="w1", text="hello")
+        posted = await http.post("/dispatcher/webhooks/whatsapp", content=body, headers=signed_webhook_headers(body))
+        assert posted.json()["accepted"] == 1
+        token = mint_agent_token(config.agent_token_secret, "agent-1")
+        async with connect(f"{server.ws_url}/dispatcher/ws/agent?token={token}") as agent:
+            hello = await receive_json(agent)
+            assert [c["customer"]["id"] for c in hello["conversations"]] == ["c1"]
+            queue = await http.get("/dispatcher/admin/queue", headers={"Authorization": f"Bearer {config.admin_token}"})
+            assert [a["agent_id"] for a in queue.json()["agents"]] == ["agent-1"]
+        assert "dispatcher_assignments_total" in (await http.get("/dispatcher/metrics")).text
+        assert store.trail  # the mounted app wrote through the backend's own store
