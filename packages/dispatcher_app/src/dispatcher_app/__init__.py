@@ -2,12 +2,19 @@
 
 Public surface: :func:`create_app` (the ASGI app of DESIGN §4), :func:`embedded_lifespan` (to mount it in
 another app), :class:`AppConfig` and :func:`load_config` (the environment variables), and the
-``mint_agent_token`` helper. Importing this package performs no I/O.
+``mint_agent_token`` helper. Importing this package performs no I/O, and imports those names only when they
+are first used, so ``dispatcher --help`` or ``dispatcher simulate`` do not pay for the web stack.
 """
 
-from dispatcher_app.app import create_app, embedded_lifespan, runtime_of
-from dispatcher_app.auth import mint_agent_token, verify_agent_token
-from dispatcher_app.config import AppConfig, ConfigError, load_config
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dispatcher_app.app import create_app, embedded_lifespan, runtime_of
+    from dispatcher_app.auth import mint_agent_token, verify_agent_token
+    from dispatcher_app.config import AppConfig, ConfigError, load_config
 
 __all__ = [
     "AppConfig",
@@ -19,3 +26,21 @@ __all__ = [
     "runtime_of",
     "verify_agent_token",
 ]
+
+_HOMES = {
+    "create_app": "dispatcher_app.app",
+    "embedded_lifespan": "dispatcher_app.app",
+    "runtime_of": "dispatcher_app.app",
+    "mint_agent_token": "dispatcher_app.auth",
+    "verify_agent_token": "dispatcher_app.auth",
+    "AppConfig": "dispatcher_app.config",
+    "ConfigError": "dispatcher_app.config",
+    "load_config": "dispatcher_app.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'dispatcher_app' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
