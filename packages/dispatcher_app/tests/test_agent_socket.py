@@ -113,6 +113,9 @@ async def test_reply_is_recorded_and_accepted(harness: AppHarness) -> None:
             "client_id": "r-1",
             "conversation_id": conversation_id,
             "message_id": "outbox.1",
+            "status": "recorded",
+            "wamid": None,
+            "duplicate": False,
             "seq": 1,
         }
         (entry,) = outbox(harness).entries

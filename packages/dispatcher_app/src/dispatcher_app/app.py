@@ -107,6 +107,7 @@ def create_app(
 async def _running(runtime: Runtime) -> AsyncIterator[None]:
     """The background loop while the app serves; on the way out, sockets closed and the instance marked gone."""
     await runtime.presence.heartbeat()
+    await runtime.runner.recover_outbox()
     config = runtime.config
     _log.info(
         "dispatcher instance %s started: %s store, %s events",
@@ -114,6 +115,13 @@ async def _running(runtime: Runtime) -> AsyncIterator[None]:
         config.store_kind.value,
         "Redis" if config.events_url else "in-process (one instance only: set DISPATCHER_REDIS_URL for more)",
     )
+    if config.whatsapp is None:
+        _log.warning(
+            "WhatsApp sending is not configured (WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID): agents' replies"
+            " are recorded in this instance's memory and NOT sent to customers"
+        )
+    else:
+        _log.info("replies are sent through the WhatsApp Cloud API at %s", config.whatsapp.messages_url)
     loop = asyncio.create_task(runtime.runner.run(), name="dispatcher-background")
     try:
         yield

@@ -19,19 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dependency_injector import containers, providers
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
 from dispatcher_adapters.memory import MemoryStore, SystemClock
 from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore
 from dispatcher_adapters.sql import SqlStore
+from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig
 from dispatcher_app.controllers.health import store_probe
 from dispatcher_app.hub import EnvelopeHandler, EventSubscriber, LocalEventHub, SubscribedEventHub
-from dispatcher_app.metrics import AppMetrics, ObservedPublisher
+from dispatcher_app.metrics import AppMetrics, EventListener, ObservedPublisher
 from dispatcher_app.presence import InstancePresence
 from dispatcher_app.replies import MemoryOutbox, ReplySender, StatusHandler, StatusRelay
-from dispatcher_app.runtime import ReadinessCheck, Runtime, StatsSource
+from dispatcher_app.runtime import ReadinessCheck, Runtime, SendingHooks, StatsSource
 from dispatcher_app.scheduler_runner import BackgroundRunner
+from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
 from dispatcher_core.ports import Clock, UnitOfWorkFactory
@@ -131,6 +135,57 @@ def _stats_sources(outbox: MemoryOutbox, extra: Mapping[str, StatsSource]) -> di
     return {"replies": outbox.stats, **extra}
 
 
+async def _cloud_replies_stats() -> dict[str, Any]:
+    return {"sender": "whatsapp-cloud-api"}
+
+
+def _cloud_stats_sources(extra: Mapping[str, StatsSource]) -> dict[str, StatsSource]:
+    return {"replies": _cloud_replies_stats, **extra}
+
+
+def _sending_kind(config: AppConfig) -> str:
+    """``cloud`` when ``WHATSAPP_ACCESS_TOKEN`` and ``WHATSAPP_PHONE_NUMBER_ID`` are set, else ``offline``."""
+    return "offline" if config.whatsapp is None else "cloud"
+
+
+async def _whatsapp_sending(
+    config: AppConfig,
+    *,
+    clock: Clock,
+    uow_factory: UnitOfWorkFactory,
+    orchestrator: DispatcherOrchestrator,
+    metrics: AppMetrics,
+    listeners: list[EventListener],
+) -> AsyncIterator[WhatsAppSending]:
+    """The Cloud API sender with the in-memory outbox (per instance: see docs/configuration.md). Its metrics
+    live on a registry of their own, exposed through the app's for as long as the sender lives."""
+    settings = config.whatsapp
+    if settings is None:  # the selector only builds this when configured
+        raise RuntimeError("WhatsApp sending is not configured")
+    registry = CollectorRegistry()
+    sending = WhatsAppSending(
+        settings,
+        outbox=MemoryOutboxRepository(),
+        clock=clock,
+        uow_factory=uow_factory,
+        orchestrator=orchestrator,
+        registry=registry,
+    )
+    collector = RegistryCollector(registry)
+    metrics.registry.register(collector)
+    listeners.append(sending.analytics.on_domain_event)
+    try:
+        yield sending
+    finally:
+        listeners.remove(sending.analytics.on_domain_event)
+        metrics.registry.unregister(collector)
+        await sending.aclose()
+
+
+def _recover_of(hooks: SendingHooks | None) -> Callable[[], Awaitable[object]] | None:
+    return None if hooks is None else hooks.recover
+
+
 class DispatcherContainer(containers.DeclarativeContainer):
     """Wiring only. ``config`` and ``metrics`` are given; everything else is derived."""
 
@@ -160,7 +215,8 @@ class DispatcherContainer(containers.DeclarativeContainer):
         local=providers.Singleton(LocalEventHub, router),
         redis=providers.Resource(_redis_hub, events_client, config, router, uow_factory),
     )
-    publisher = providers.Singleton(ObservedPublisher, hub.provided.publisher, metrics)
+    event_listeners: providers.Singleton[list[EventListener]] = providers.Singleton(list)
+    publisher = providers.Singleton(ObservedPublisher, hub.provided.publisher, metrics, event_listeners)
 
     dispatcher_settings = providers.Callable(lambda config: config.dispatcher, config)
     orchestrator = providers.Singleton(
@@ -186,6 +242,25 @@ class DispatcherContainer(containers.DeclarativeContainer):
         clock=clock,
         ttl=providers.Callable(lambda config: config.presence_ttl, config),
     )
+    sending_kind = providers.Callable(_sending_kind, config)
+    whatsapp = providers.Selector(
+        sending_kind,
+        cloud=providers.Resource(
+            _whatsapp_sending,
+            config,
+            clock=clock,
+            uow_factory=uow_factory,
+            orchestrator=orchestrator,
+            metrics=metrics,
+            listeners=event_listeners,
+        ),
+        offline=providers.Object(None),
+    )
+    sending_hooks = providers.Selector(
+        sending_kind,
+        cloud=providers.Singleton(sending_hooks, whatsapp),
+        offline=providers.Object(None),
+    )
     runner = providers.Singleton(
         BackgroundRunner,
         scheduler=scheduler,
@@ -194,17 +269,30 @@ class DispatcherContainer(containers.DeclarativeContainer):
         timeout_check_interval=providers.Callable(lambda config: config.dispatcher.timeout_check_interval, config),
         tick_interval=providers.Callable(lambda config: config.tick_interval, config),
         metrics=metrics,
+        recover=providers.Callable(_recover_of, sending_hooks),
     )
 
     outbox = providers.Singleton(MemoryOutbox, orchestrator, clock)
-    reply_sender = providers.Singleton(lambda outbox: outbox, outbox)
-    status_handler = providers.Singleton(StatusRelay, sent=outbox, notify=router.provided.to_agent_sockets)
+    reply_sender = providers.Selector(
+        sending_kind,
+        cloud=providers.Singleton(CloudReplySender, whatsapp),
+        offline=providers.Singleton(lambda outbox: outbox, outbox),
+    )
+    status_handler = providers.Selector(
+        sending_kind,
+        cloud=providers.Singleton(CloudStatusHandler, whatsapp, notify=router.provided.to_agent_sockets),
+        offline=providers.Singleton(StatusRelay, sent=outbox, notify=router.provided.to_agent_sockets),
+    )
     readiness = providers.Selector(
         events_kind,
         local=providers.Callable(_readiness, uow_factory),
         redis=providers.Callable(_readiness_with_redis, uow_factory, events_client),
     )
-    stats_sources = providers.Callable(_stats_sources, outbox, extra_stats)
+    stats_sources = providers.Selector(
+        sending_kind,
+        cloud=providers.Callable(_cloud_stats_sources, extra_stats),
+        offline=providers.Callable(_stats_sources, outbox, extra_stats),
+    )
 
     runtime = providers.Singleton(
         Runtime,
@@ -223,6 +311,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
         status_handler=status_handler,
         readiness=readiness,
         stats_sources=stats_sources,
+        sending=sending_hooks,
     )
 
 

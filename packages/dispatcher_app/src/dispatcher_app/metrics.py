@@ -8,8 +8,9 @@ every instance reports the same truth; counters and the latency histogram are th
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -19,7 +20,12 @@ from dispatcher_core.events import ConversationAssigned, DomainEvent
 from dispatcher_core.ports import EventPublisher
 from dispatcher_core.types import AssignmentDecision
 
-__all__ = ["AppMetrics", "LatencyMiddleware", "ObservedPublisher"]
+__all__ = ["AppMetrics", "EventListener", "LatencyMiddleware", "ObservedPublisher"]
+
+_log = logging.getLogger(__name__)
+
+#: Told of every domain event this instance publishes (the WhatsApp analytics' ``on_domain_event``).
+EventListener = Callable[[DomainEvent], Awaitable[None]]
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -100,16 +106,27 @@ class AppMetrics:
 
 
 class ObservedPublisher:
-    """An ``EventPublisher`` that counts what goes through it, then hands it to ``inner``."""
+    """An ``EventPublisher`` that counts what goes through it, then hands it to ``inner`` and to
+    ``listeners`` (a list the container fills while the listeners live; a failing listener is logged and
+    never stops the events)."""
 
-    def __init__(self, inner: EventPublisher, metrics: AppMetrics) -> None:
+    def __init__(
+        self, inner: EventPublisher, metrics: AppMetrics, listeners: Sequence[EventListener] | None = None
+    ) -> None:
         self._inner = inner
         self._metrics = metrics
+        self._listeners = listeners if listeners is not None else ()
 
     async def publish(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
             self._metrics.count_event(event)
         await self._inner.publish(events)
+        for listener in tuple(self._listeners):
+            for event in events:
+                try:
+                    await listener(event)
+                except Exception:  # statistics must never break the dispatcher's flow
+                    _log.exception("event listener failed on %s", event.type)
 
 
 class LatencyMiddleware:

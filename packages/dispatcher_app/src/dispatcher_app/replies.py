@@ -3,11 +3,12 @@
 * :class:`ReplySender` - what an agent's ``reply`` frame is handed to, once its shape is checked. It checks
   the agent owns the conversation, sends, and tells the orchestrator the customer was answered (rule 6) -
   in the order its sending needs (the WhatsApp reply service marks the customer answered only when Meta took
-  the message). Until that service is wired, :class:`MemoryOutbox` records the reply with
-  ``DispatcherOrchestrator.handle_agent_replied`` and keeps it in memory (bounded), so the whole agent
-  protocol works without a Meta account.
-* :class:`StatusHandler` - what the webhook hands each delivery status to. :class:`StatusRelay`, the default,
-  tells the agent who sent the message (a ``message.status`` frame) when the sender knows that message.
+  the message). With WhatsApp configured it is :class:`dispatcher_app.sending.CloudReplySender`; without,
+  :class:`MemoryOutbox` records the reply with ``DispatcherOrchestrator.handle_agent_replied`` and keeps it in
+  memory (bounded), sending nothing, so the whole agent protocol works without a Meta account (the demo).
+* :class:`StatusHandler` - what the webhook hands each delivery status to
+  (:class:`dispatcher_app.sending.CloudStatusHandler` with WhatsApp configured). :class:`StatusRelay`, the
+  offline one, tells the agent who sent the message (a ``message.status`` frame) when the sender knows that message.
 
 Both are protocols so the composition root can swap them without the routes knowing.
 """
@@ -27,6 +28,7 @@ from dispatcher_core import DispatcherOrchestrator
 from dispatcher_core.ports import Clock
 
 __all__ = [
+    "AgentNotifier",
     "MemoryOutbox",
     "OutboxEntry",
     "ReplyReceipt",
@@ -52,9 +54,15 @@ class ReplyRequest:
 
 @dataclass(frozen=True, slots=True)
 class ReplyReceipt:
-    """``message_id`` identifies the outbound message (the WhatsApp ``wamid`` once really sent)."""
+    """``message_id`` identifies the outbound message: the offline outbox's id, or with the Cloud API sender
+    our reference (the outbox id, sent as ``biz_opaque_callback_data``; ``message.status`` frames carry it).
+    ``status`` is the sender's state after the send (``sent``, or ``unknown`` when Meta's answer was lost),
+    ``wamid`` Meta's id once known; ``duplicate`` means a resent ``client_id``: nothing was sent again."""
 
     message_id: str
+    status: str | None = None
+    wamid: str | None = None
+    duplicate: bool = False
 
 
 class ReplyRejected(Exception):
@@ -124,7 +132,7 @@ class MemoryOutbox:
             self._by_id.pop(self.entries[0].message_id, None)
         self.entries.append(entry)
         self._by_id[entry.message_id] = entry
-        return ReplyReceipt(entry.message_id)
+        return ReplyReceipt(entry.message_id, status="recorded")
 
     def find(self, message_id: str) -> OutboxEntry | None:
         return self._by_id.get(message_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dispatcher_app.config import AppConfig
@@ -22,12 +23,23 @@ from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
 from dispatcher_core.ports import Clock, UnitOfWorkFactory
 
-__all__ = ["NotStarted", "ReadinessCheck", "Runtime", "RuntimeHolder", "StatsSource"]
+__all__ = ["NotStarted", "ReadinessCheck", "Runtime", "RuntimeHolder", "SendingHooks", "StatsSource"]
 
 #: A readiness probe: returns when the dependency answers, raises otherwise.
 ReadinessCheck = Callable[[], Awaitable[object]]
 #: A section of ``/admin/stats`` contributed by another component (replies, templates...).
 StatsSource = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SendingHooks:
+    """What the app calls on the WhatsApp sender besides replies and statuses (``None`` when sending is not
+    configured): ``record_inbound`` for each accepted customer message, ``recover`` at start-up and
+    periodically (the outbox's stuck messages), ``stats`` for ``/admin/stats`` sections over [start, end)."""
+
+    record_inbound: Callable[[], None]
+    recover: Callable[[], Awaitable[object]]
+    stats: Callable[[datetime, datetime], Awaitable[dict[str, Any]]]
 
 
 class NotStarted(RuntimeError):
@@ -51,6 +63,7 @@ class Runtime:
     status_handler: StatusHandler
     readiness: Mapping[str, ReadinessCheck]
     stats_sources: Mapping[str, StatsSource]
+    sending: SendingHooks | None = None
 
 
 class RuntimeHolder:

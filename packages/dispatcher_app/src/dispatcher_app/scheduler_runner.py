@@ -8,7 +8,10 @@ runs once across every instance (I7); this loop only decides when to call it. It
 * every ``presence_ttl / 3``: heartbeat this instance and reconcile presence (:mod:`dispatcher_app.presence`);
 * every ``DISPATCHER_TIMEOUT_CHECK_INTERVAL``: ``check_response_timeout`` (the current slot at start-up, so
   a slot missed while every instance was down still runs);
-* daily at ``DISPATCHER_SCHEDULED_DISTRIBUTION_TIME`` in ``DISPATCHER_TIMEZONE``: ``scheduled_distribution``.
+* daily at ``DISPATCHER_SCHEDULED_DISTRIBUTION_TIME`` in ``DISPATCHER_TIMEZONE``: ``scheduled_distribution``;
+* with WhatsApp sending configured, every ``recovery_interval`` (5 minutes): the outbox recovery
+  (``OutboxDelivery.recover``: stuck sends become ``unknown``, stale queued ones are sent); the lifespan also
+  runs it once at start-up (:meth:`BackgroundRunner.recover_outbox`).
 
 Due times come from the clock, so tests drive it with a manual clock and :meth:`BackgroundRunner.tick`
 instead of waiting. A failing job is logged and counted; the loop keeps going (the store may come back).
@@ -42,6 +45,8 @@ class BackgroundRunner:
         timeout_check_interval: timedelta,
         tick_interval: timedelta,
         metrics: AppMetrics,
+        recover: Callable[[], Awaitable[object]] | None = None,
+        recovery_interval: timedelta = timedelta(minutes=5),
     ) -> None:
         self._scheduler = scheduler
         self._presence = presence
@@ -53,6 +58,9 @@ class BackgroundRunner:
         self._next_presence = now
         self._next_timeout_check = now
         self._next_distribution = scheduler.next_scheduled_distribution(now)
+        self._recover = recover
+        self._recovery_interval = recovery_interval
+        self._next_recovery = now + recovery_interval
         self._lock = asyncio.Lock()
 
     @property
@@ -74,6 +82,15 @@ class BackgroundRunner:
             if now >= self._next_distribution:
                 self._next_distribution = self._scheduler.next_scheduled_distribution(now)
                 await self._guard("scheduled_distribution", self._scheduler.scheduled_distribution)
+            if self._recover is not None and now >= self._next_recovery:
+                self._next_recovery = now + self._recovery_interval
+                await self._guard("outbox_recovery", self._recover)
+
+    async def recover_outbox(self) -> None:
+        """The outbox recovery now (start-up); a failure is logged and counted, the next run is periodic."""
+        if self._recover is not None:
+            async with self._lock:
+                await self._guard("outbox_recovery", self._recover)
 
     async def run(self) -> None:
         """Tick forever (cancelled by the lifespan on shutdown)."""

@@ -3,11 +3,16 @@
 Store-wide figures (open, assigned and pending conversations, pending messages, queue length) are read from
 the shared store, so every instance answers the same. Counters since start-up (messages received, duplicates,
 decisions) are this instance's, read from its Prometheus registry: sum them across instances, or scrape
-``/metrics``, for a deployment-wide view. Further sections (``replies``, ``templates``...) come from the
-sending side through ``Runtime.stats_sources``.
+``/metrics``, for a deployment-wide view. Further sections (``replies``...) come from
+``Runtime.stats_sources``; with WhatsApp sending configured, ``whatsapp`` (messages in and out by status over
+the range, failures by Graph code, per-agent first responses) and ``templates`` (template performance over the
+range) come from the sender's analytics. Without it, ``whatsapp`` says ``configured: false`` and
+``templates`` is empty.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from dispatcher_app.runtime import Runtime
 from dispatcher_app.serialization import JSON
@@ -24,7 +29,8 @@ def _sample(runtime: Runtime, name: str, labels: dict[str, str]) -> int:
     return int(value or 0)
 
 
-async def collect_stats(runtime: Runtime) -> JSON:
+async def collect_stats(runtime: Runtime, start: datetime, end: datetime) -> JSON:
+    """Everything; the sender's sections cover messages created in [``start``, ``end``)."""
     async with runtime.uow_factory() as uow:
         loads = dict(await uow.conversations.count_active_by_agent())
         pending_conversations = len(await uow.conversations.list_pending())
@@ -61,4 +67,9 @@ async def collect_stats(runtime: Runtime) -> JSON:
     }
     for name, source in runtime.stats_sources.items():
         stats[name] = await source()
+    if runtime.sending is None:
+        stats["whatsapp"] = {"configured": False, "from": start.isoformat(), "to": end.isoformat()}
+        stats["templates"] = []
+    else:
+        stats.update(await runtime.sending.stats(start, end))
     return stats

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -142,7 +143,26 @@ class AdminController:
         )
 
     async def stats(self, request: Request) -> Response:
-        return JSONResponse(await collect_stats(self._holder.get()))
+        """``?from=&to=`` (ISO 8601 with a time zone) bound the sender's sections; default: the last 24 hours."""
+        runtime = self._holder.get()
+        # the range is [from, to): by default up to now included
+        end = _instant(request.query_params.get("to"), "to") or runtime.clock.now() + timedelta(microseconds=1)
+        start = _instant(request.query_params.get("from"), "from") or end - timedelta(days=1)
+        if end <= start:
+            raise BadRequest("from must be before to")
+        return JSONResponse(await collect_stats(runtime, start, end))
+
+
+def _instant(raw: str | None, name: str) -> datetime | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadRequest(f"{name} must be an ISO 8601 date-time, got {raw!r}") from None
+    if value.tzinfo is None:
+        raise BadRequest(f"{name} must include a time zone (e.g. 2026-01-01T00:00:00+00:00)")
+    return value
 
 
 def admin_routes(holder: RuntimeHolder) -> list[Route]:

@@ -132,6 +132,8 @@ async def _process(runtime: Runtime, batch: ParsedBatch) -> Response:
         else:
             counts.accepted += 1
             metrics.messages_accepted.inc()
+            if runtime.sending is not None:
+                runtime.sending.record_inbound()
             metrics.count_decision(outcome.decision)
     for status in batch.statuses:
         try:

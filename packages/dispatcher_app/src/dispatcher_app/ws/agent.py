@@ -197,6 +197,9 @@ class AgentSocket:
                 "client_id": client_id,
                 "conversation_id": conversation_id,
                 "message_id": receipt.message_id,
+                "status": receipt.status,
+                "wamid": receipt.wamid,
+                "duplicate": receipt.duplicate,
             }
         )
 

@@ -1,0 +1,182 @@
+"""The WhatsApp Cloud API sender behind the app's seams (``docs/whatsapp-sender.md``, "What the app calls").
+
+The container builds one :class:`~dispatcher_adapters.whatsapp.service.WhatsAppSending` when
+``WHATSAPP_ACCESS_TOKEN`` and ``WHATSAPP_PHONE_NUMBER_ID`` are set; this module adapts it to what the routes
+know:
+
+* :class:`CloudReplySender` - the :class:`~dispatcher_app.replies.ReplySender` of a ``reply`` frame: the
+  reply goes through ``ReplyService.reply`` (outbox, resilient sender, then the customer marked answered);
+  a reply the API refused raises :class:`~dispatcher_app.replies.ReplyRejected` (``window_closed`` for
+  131047, ``send_failed`` otherwise) with the sender's own wording for the agent;
+* :class:`CloudStatusHandler` - the :class:`~dispatcher_app.replies.StatusHandler` of status webhooks: the
+  status reconciles the outbox, and a status that changed something becomes a ``message.status`` frame to
+  the agent who owns the conversation now;
+* :func:`sending_hooks` - what the webhook, the background loop and ``/admin/stats`` call
+  (:class:`~dispatcher_app.runtime.SendingHooks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from dispatcher_adapters.whatsapp.payloads import StatusUpdate as CloudStatus
+from dispatcher_adapters.whatsapp.service import WhatsAppSending
+from dispatcher_app.replies import AgentNotifier, ReplyReceipt, ReplyRejected, ReplyRequest
+from dispatcher_app.runtime import SendingHooks
+from dispatcher_app.serialization import JSON
+from dispatcher_app.webhooks.parser import StatusUpdate
+from dispatcher_core.messaging.error_codes import GraphError
+from dispatcher_core.messaging.outbound import OutboundStatus
+
+__all__ = ["CloudReplySender", "CloudStatusHandler", "RegistryCollector", "sending_hooks"]
+
+#: Graph error 131047: the customer's 24 h window is closed, only a template may be sent.
+_WINDOW_CLOSED = 131047
+_TRACKED = {status.value: status for status in OutboundStatus}
+
+
+class CloudReplySender:
+    def __init__(self, sending: WhatsAppSending) -> None:
+        self._sending = sending
+
+    async def send_reply(self, request: ReplyRequest) -> ReplyReceipt:
+        result = await self._sending.replies.reply(
+            request.agent_id, request.conversation_id, request.text, request.client_id
+        )
+        if not result.accepted:
+            code = "window_closed" if result.message.error_code == _WINDOW_CLOSED else "send_failed"
+            raise ReplyRejected(code, result.error or "the message could not be sent")
+        return ReplyReceipt(
+            message_id=result.reference,
+            status=result.status.value,
+            wamid=result.message.wamid,
+            duplicate=result.duplicate,
+        )
+
+
+class CloudStatusHandler:
+    """Statuses of messages this deployment's outbox does not know are ignored (counted by the sender)."""
+
+    def __init__(self, sending: WhatsAppSending, notify: AgentNotifier) -> None:
+        self._sending = sending
+        self._notify = notify
+
+    async def handle_status(self, status: StatusUpdate) -> None:
+        routing = await self._sending.statuses.handle(_cloud_status(status))
+        if routing is None or routing.agent_id is None:
+            return
+        event = routing.event
+        message = routing.message
+        self._notify(
+            routing.agent_id,
+            {
+                "type": "message.status",
+                "conversation_id": event.conversation_id,
+                "message_id": event.reference,
+                "wamid": event.wamid,
+                "client_id": message.client_id,
+                "status": event.status.value,
+                "previous": event.previous.value,
+                "at": event.at.isoformat(),
+                "errors": (
+                    [{"code": event.error_code, "title": event.error_title}]
+                    if event.status is OutboundStatus.FAILED
+                    else []
+                ),
+            },
+        )
+
+
+def _cloud_status(status: StatusUpdate) -> CloudStatus:
+    error = None
+    if status.errors:
+        first = status.errors[0]
+        error = GraphError(code=first.code, http_status=None, title=first.title or first.message or "")
+    tracked = _TRACKED.get(status.status)
+    return CloudStatus(
+        wamid=status.message_id,
+        raw_status=status.status,
+        # Only what Meta reports: our own states (queued, sending, unknown) never come from a webhook.
+        status=tracked if tracked is not None and tracked.value in {"sent", "delivered", "read", "failed"} else None,
+        at=status.at,
+        recipient_id=status.recipient_id,
+        business_number_id=status.business_number_id,
+        reference=status.reference,
+        error=error,
+    )
+
+
+class RegistryCollector(Collector):
+    """Exposes every metric of another registry through the app's (registered for the sender's lifetime, so
+    a restarted lifespan registers a fresh sender without colliding with the old one's metrics)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterable[Metric]:
+        return self._registry.collect()
+
+
+async def _error_counts(sending: WhatsAppSending) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for metric in sending.metrics.registry.collect():
+        if metric.name != "whatsapp_errors":
+            continue
+        for sample in metric.samples:
+            if sample.name == "whatsapp_errors_total":
+                counts[sample.labels["code"]] = int(sample.value)
+    return counts
+
+
+def sending_hooks(sending: WhatsAppSending) -> SendingHooks:
+    async def recover() -> object:
+        return await sending.delivery.recover()
+
+    async def stats(start: datetime, end: datetime) -> JSON:
+        report = await sending.analytics.report(start, end)
+        messages = report.messages
+        return {
+            "whatsapp": {
+                "configured": True,
+                "from": messages.start.isoformat(),
+                "to": messages.end.isoformat(),
+                "messages": {
+                    "inbound": messages.inbound,
+                    "outbound": messages.outbound,
+                    "outbound_by_status": dict(messages.outbound_by_status),
+                },
+                # Failed requests by Graph code since this instance started (retries included).
+                "errors_by_code": await _error_counts(sending),
+                "agents": [
+                    {
+                        "agent_id": agent.agent_id,
+                        "assignments": agent.assignments,
+                        "first_responses": agent.first_responses,
+                        "first_response_p50_seconds": agent.first_response_p50_seconds,
+                        "first_response_p95_seconds": agent.first_response_p95_seconds,
+                    }
+                    for agent in report.agents
+                ],
+            },
+            "templates": [
+                {
+                    "template_name": template.template_name,
+                    "total": template.total,
+                    "sent": template.sent,
+                    "delivered": template.delivered,
+                    "read": template.read,
+                    "failed": template.failed,
+                    "unknown": template.unknown,
+                    "delivery_rate": template.delivery_rate,
+                    "read_rate": template.read_rate,
+                }
+                for template in report.templates
+            ],
+        }
+
+    return SendingHooks(record_inbound=sending.analytics.record_inbound, recover=recover, stats=stats)
