@@ -13,29 +13,20 @@ import json
 from starlette.websockets import WebSocket
 
 from dispatcher_app.auth import token_matches
-from dispatcher_app.runtime import NotStarted, Runtime, RuntimeHolder
+from dispatcher_app.runtime import Runtime, RuntimeHolder
 from dispatcher_app.serialization import converter
 from dispatcher_app.ws.agent import UNAUTHORIZED_CLOSE_CODE, UNAVAILABLE_CLOSE_CODE
 from dispatcher_app.ws.connection import SocketConnection
+from dispatcher_app.ws.endpoint import RuntimeSocket
 from dispatcher_core import QueueService
 from dispatcher_core.errors import StoreError
 
 __all__ = ["AdminSocket"]
 
 
-class AdminSocket:
+class AdminSocket(RuntimeSocket):
     def __init__(self, holder: RuntimeHolder) -> None:
-        self._holder = holder
-
-    async def handle(self, websocket: WebSocket) -> None:
-        try:
-            runtime = self._holder.get()
-        except NotStarted:
-            await websocket.accept()
-            await websocket.close(UNAVAILABLE_CLOSE_CODE, "not started")
-            return
-        with runtime.router.session():
-            await self._session(runtime, websocket)
+        super().__init__(holder, UNAVAILABLE_CLOSE_CODE)
 
     async def _session(self, runtime: Runtime, websocket: WebSocket) -> None:
         await websocket.accept()

@@ -23,8 +23,9 @@ from starlette.websockets import WebSocket
 
 from dispatcher_app.auth import AgentTokenError, verify_agent_token
 from dispatcher_app.replies import MAX_REPLY_LENGTH, ReplyRejected, ReplyRequest
-from dispatcher_app.runtime import NotStarted, Runtime, RuntimeHolder
+from dispatcher_app.runtime import Runtime, RuntimeHolder
 from dispatcher_app.ws.connection import AgentConnection
+from dispatcher_app.ws.endpoint import RuntimeSocket
 from dispatcher_app.ws.snapshot import agent_hello
 from dispatcher_core.errors import (
     ConversationAlreadyClosed,
@@ -73,19 +74,9 @@ def _text_field(frame: Mapping[str, object], name: str, *, limit: int) -> str:
     return value
 
 
-class AgentSocket:
+class AgentSocket(RuntimeSocket):
     def __init__(self, holder: RuntimeHolder) -> None:
-        self._holder = holder
-
-    async def handle(self, websocket: WebSocket) -> None:
-        try:
-            runtime = self._holder.get()
-        except NotStarted:
-            await websocket.accept()
-            await websocket.close(UNAVAILABLE_CLOSE_CODE, "not started")
-            return
-        with runtime.router.session():
-            await self._session(runtime, websocket)
+        super().__init__(holder, UNAVAILABLE_CLOSE_CODE)
 
     async def _session(self, runtime: Runtime, websocket: WebSocket) -> None:
         await websocket.accept()
