@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+# ``pytester`` runs pytest on generated test files (the conformance plugin's own tests).
+pytest_plugins = ["pytester"]
+
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -25,7 +25,7 @@ from dispatcher_core.entities import (
     PendingMessage,
     PresenceStatus,
 )
-from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, ConversationNotFound
+from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, ConversationNotFound, InvalidInput
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -79,11 +79,12 @@ class MemoryStore:
 
 
 class MemoryUnitOfWork:
-    __slots__ = ("_active", "_store")
+    __slots__ = ("_active", "_committed", "_store")
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._active = False
+        self._committed = False
 
     def _check(self) -> MemoryStore:
         if not self._active:
@@ -128,7 +129,11 @@ class MemoryUnitOfWork:
             self._store._lock.release()
 
     async def commit(self) -> None:
-        self._check()._undo.clear()
+        store = self._check()
+        if self._committed:
+            raise InvalidInput("this unit of work has already committed")
+        store._undo.clear()
+        self._committed = True
 
     async def rollback(self) -> None:
         undo = self._check()._undo

@@ -18,9 +18,6 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
 from dispatcher_core.entities import ConversationStatus, IncomingMessage, PresenceStatus
 from dispatcher_core.errors import NotConversationOwner
 from dispatcher_core.events import (
@@ -33,7 +30,14 @@ from dispatcher_core.orchestrator import DispatcherOrchestrator
 from dispatcher_core.ports import UnitOfWorkFactory
 from dispatcher_core.services.scheduler import DispatcherScheduler
 from dispatcher_core.settings import DispatcherSettings
+from dispatcher_core.testing._extra import require_testing_extra
 from dispatcher_core.testing.clock import ManualClock
+
+require_testing_extra("dispatcher_core.testing.state_machine", "hypothesis")
+
+# E402: hypothesis is imported once the check above has explained how to get it.
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule  # noqa: E402
 
 __all__ = ["StoreFactory", "dispatcher_state_machine"]
 

@@ -9,12 +9,26 @@ import pytest
 from dispatcher_core.entities import ConversationStatus
 from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, ConversationNotFound
 from dispatcher_core.ports import UnitOfWork, UnitOfWorkFactory
-from dispatcher_core.testing.conformance._support import at, conversation, expect_conflict, message, write
+from dispatcher_core.testing.conformance._support import (
+    ConformanceSuite,
+    at,
+    conversation,
+    expect_conflict,
+    message,
+    write,
+)
 
 __all__ = ["ConversationRepositoryConformance"]
 
 
-class ConversationRepositoryConformance:
+class ConversationRepositoryConformance(ConformanceSuite):
+    """:class:`~dispatcher_core.ports.ConversationRepository`: conversations read back equal (version 0 after
+    ``add``); a second open conversation per (business number, customer) is refused with
+    ``ConversationAlreadyOpen`` and closing frees the key (I1); ``save`` is a compare-and-set on ``version``;
+    ``add_message`` stores a (business number, WhatsApp id) once and returns ``False`` for a duplicate (I2);
+    the listings (pending oldest first, per agent, admin filters, timeout candidates) and the active-load
+    counts. Uses only ``uow.conversations``."""
+
     async def test_added_conversation_reads_back_equal_at_version_0(self, uow_factory: UnitOfWorkFactory) -> None:
         conv = replace(conversation("c1", agent="a1"), customer_name="Ada", oldest_unanswered_at=at(3))
         await write(uow_factory, lambda uow: uow.conversations.add(conv))

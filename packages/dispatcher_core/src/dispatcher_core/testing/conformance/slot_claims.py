@@ -6,7 +6,7 @@ import asyncio
 
 from dispatcher_core.errors import ConcurrencyConflict
 from dispatcher_core.ports import UnitOfWorkFactory
-from dispatcher_core.testing.conformance._support import at
+from dispatcher_core.testing.conformance._support import ConformanceSuite, at
 
 __all__ = ["SlotClaimsConformance"]
 
@@ -23,7 +23,11 @@ async def _claim(uow_factory: UnitOfWorkFactory, job: str, slot: str) -> bool:
     raise AssertionError("too many conflicts")
 
 
-class SlotClaimsConformance:
+class SlotClaimsConformance(ConformanceSuite):
+    """:class:`~dispatcher_core.ports.SlotClaims`: ``claim(job, slot)`` is true for exactly one committed
+    claimer ever, concurrent claimers included (I7); an uncommitted claim does not count. Uses only
+    ``uow.slots``."""
+
     async def test_a_slot_is_claimed_once(self, uow_factory: UnitOfWorkFactory) -> None:
         assert await _claim(uow_factory, "distribution", "2026-03-02")
         assert not await _claim(uow_factory, "distribution", "2026-03-02")
