@@ -14,6 +14,7 @@ from dispatcher_app.config import (
     StoreKind,
     load_config,
 )
+from dispatcher_core import RoutingPolicy
 from dispatcher_core.errors import InvalidInput
 
 SECRETS = {
@@ -196,3 +197,13 @@ def test_app_config_refuses_bad_values_directly() -> None:
             whatsapp_verify_token="v",
             instance_id="has:colon",
         )
+
+
+def test_the_routing_policy_is_read_and_checked(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.env"
+    assert load_config(SECRETS, env_file=absent).dispatcher.routing_policy is RoutingPolicy.ROUND_ROBIN
+    chosen = load_config({**SECRETS, "DISPATCHER_ROUTING_POLICY": "least_busy"}, env_file=absent)
+    assert chosen.dispatcher.routing_policy is RoutingPolicy.LEAST_BUSY
+    with pytest.raises(ConfigError) as error:
+        load_config({**SECRETS, "DISPATCHER_ROUTING_POLICY": "fastest"}, env_file=absent)
+    assert list(error.value.invalid) == ["DISPATCHER_ROUTING_POLICY='fastest' (round_robin or least_busy)"]

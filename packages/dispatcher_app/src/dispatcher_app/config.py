@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from dispatcher_adapters.whatsapp.settings import InvalidSettings, WhatsAppSettings
-from dispatcher_core import DispatcherSettings
+from dispatcher_core import DispatcherSettings, RoutingPolicy
 from dispatcher_core.errors import InvalidInput
 
 __all__ = [
@@ -257,6 +257,9 @@ def _dispatcher_settings(read: _Reader) -> DispatcherSettings:
     base = DispatcherSettings()
     return DispatcherSettings(
         agent_capacity=read.parsed("DISPATCHER_AGENT_CAPACITY", base.agent_capacity, _count, "an integer >= 0"),
+        routing_policy=read.parsed(
+            "DISPATCHER_ROUTING_POLICY", base.routing_policy, RoutingPolicy, "round_robin or least_busy"
+        ),
         response_timeout=read.parsed(
             "DISPATCHER_RESPONSE_TIMEOUT", base.response_timeout, _positive_seconds, "seconds > 0"
         ),

@@ -36,6 +36,7 @@ from dispatcher_core.types import (
     NoTimeoutAction,
     Pending,
     ReassignConversation,
+    RoutingPolicy,
     TimeoutDecision,
 )
 
@@ -64,6 +65,7 @@ __all__ = [
     "QueuePosition",
     "QueueService",
     "ReassignConversation",
+    "RoutingPolicy",
     "TimeoutDecision",
     "TimeoutPolicy",
     "TimeoutResult",

@@ -40,7 +40,7 @@ class RedisStore:
         dies; ``commit_attempts`` is how many times a commit is sent when the connection fails on the way;
         ``known_duplicates`` is how many stored message keys each process remembers. The read of an incoming
         message brings along the first ``prefetch_queue`` agents of the queue, and the agents' loads when
-        ``prefetch_loads`` (set it when an agent capacity is configured: only then are loads read).
+        ``prefetch_loads`` (set it when ``AssignmentService.needs_loads`` is true: only then are loads read).
 
         ``dedup`` says when ``add_message`` looks for a duplicate. ``"check"``: at the call (one round trip),
         so it returns ``False`` for any stored duplicate, as the port says. ``"at_commit"``: only messages this

@@ -65,7 +65,7 @@ class AdminController:
         runtime = self._holder.get()
         capacity = runtime.config.dispatcher.agent_capacity
         async with runtime.uow_factory() as uow:
-            positions = await QueueService(uow.queue, capacity).get_queue_positions()
+            positions = await QueueService(uow.queue).get_queue_positions()
             presences = {p.agent_id: p for p in await uow.presence.list()}
             loads = await uow.conversations.count_active_by_agent()
         queued = {position.agent_id for position in positions}

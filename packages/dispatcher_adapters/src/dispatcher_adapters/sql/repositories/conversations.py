@@ -106,7 +106,7 @@ class SqlConversationRepository:
         return [conversation_from_row(row) for row in rows]
 
     async def count_active_by_agent(self) -> Mapping[str, int]:
-        # Loads decide who is next when capacity is limited: read them under the queue's lock so that the
+        # Loads decide who is next (when AssignmentService.needs_loads): read them under the queue's lock so that the
         # decision and the rotation see the same state.
         await self._tx.lock_queue()
         rows = await self._tx.fetch(self._tx.statements.active_counts)
