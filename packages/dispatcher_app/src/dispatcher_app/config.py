@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from dispatcher_adapters.whatsapp.settings import InvalidSettings, WhatsAppSettings
+from dispatcher_app.extras import missing_extra
 from dispatcher_core import DispatcherSettings, RoutingPolicy
 from dispatcher_core.errors import InvalidInput
 
@@ -80,6 +81,16 @@ class StoreKind(enum.StrEnum):
     SQLITE = "sqlite"
     POSTGRESQL = "postgresql"
     REDIS = "redis"
+
+
+def _missing_extras(database_url: str, redis_url: str | None) -> list[str]:
+    """What the backends these URLs name need and is not installed (messages naming the extras)."""
+    problems = []
+    if store_kind(database_url) is StoreKind.POSTGRESQL:
+        problems.append(missing_extra("postgres", "a postgresql:// database URL"))
+    if store_kind(database_url) is StoreKind.REDIS or redis_url is not None:
+        problems.append(missing_extra("redis", "a redis:// URL"))
+    return [problem for problem in problems if problem is not None]
 
 
 def store_kind(url: str) -> StoreKind:
@@ -138,6 +149,8 @@ class AppConfig:
             problems.append(str(exc))
         if self.redis_url is not None and store_kind(self.redis_url) is not StoreKind.REDIS:
             problems.append(f"redis_url must be a redis:// URL, got {self.redis_url!r}")
+        if not problems:
+            problems.extend(_missing_extras(self.database_url, self.redis_url))
         if self.redis_url is not None and self.database_url.startswith("memory:"):
             problems.append("a memory:// store belongs to one process: sharing its events through Redis makes no sense")
         if self.webhook_max_bytes < 1:
@@ -328,6 +341,8 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
     instance_id = read.parsed("DISPATCHER_INSTANCE_ID", None, _instance_id, "letters, digits, '_', '.', '-'")
     presence_ttl = read.parsed("DISPATCHER_PRESENCE_TTL", timedelta(seconds=30), _positive_seconds, "seconds > 0")
     tick_interval = read.parsed("DISPATCHER_TICK_INTERVAL", timedelta(seconds=1), _positive_seconds, "seconds > 0")
+    read.invalid.extend(f"DISPATCHER_DATABASE_URL ({problem})" for problem in _missing_extras(database_url, None))
+    read.invalid.extend(f"DISPATCHER_REDIS_URL ({problem})" for problem in _missing_extras("memory://", redis_url))
     if tick_interval * 3 > presence_ttl:
         read.invalid.append(
             "DISPATCHER_TICK_INTERVAL must be at most a third of DISPATCHER_PRESENCE_TTL, or the instance's own"
