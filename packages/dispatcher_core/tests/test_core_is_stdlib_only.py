@@ -1,4 +1,4 @@
-"""``dispatcher_core`` needs nothing outside the standard library (DESIGN §1).
+"""``dispatcher_core`` needs nothing outside the standard library (docs/architecture.md).
 
 Imports every module of the package (but the pytest/hypothesis test helpers) in a fresh interpreter that has
 no site-packages at all and only ``packages/dispatcher_core/src`` on its path, then checks that every module

@@ -1,4 +1,4 @@
-"""The flows of DESIGN §2, end to end through the orchestrator on the memory adapters."""
+"""The flows of docs/architecture.md, end to end through the orchestrator on the memory adapters."""
 
 from __future__ import annotations
 

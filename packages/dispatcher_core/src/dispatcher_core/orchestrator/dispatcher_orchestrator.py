@@ -45,6 +45,7 @@ from dispatcher_core.events import (
     MessageReceived,
     QueueUpdated,
 )
+from dispatcher_core.orchestrator.queries import DispatcherQueries
 from dispatcher_core.ports import Clock, EventPublisher, UnitOfWork, UnitOfWorkFactory
 from dispatcher_core.services.assignment import AssignmentService
 from dispatcher_core.services.pending import PendingMessageService
@@ -116,6 +117,12 @@ class DispatcherOrchestrator:
         self._assignment = assignment or AssignmentService(self._settings.routing_policy, self._settings.agent_capacity)
         self._timeouts = timeout_policy or TimeoutPolicy(self._settings)
         self._new_id = new_id
+        self._queries = DispatcherQueries(uow_factory, self._settings.agent_capacity)
+
+    @property
+    def queries(self) -> DispatcherQueries:
+        """The read side, for a host application: queue, conversations, pending (:mod:`.queries`)."""
+        return self._queries
 
     # ------------------------------------------------------------------ incoming message (flow 6.1, rule 1)
 

@@ -1,5 +1,5 @@
 """A hypothesis ``RuleBasedStateMachine`` that drives the orchestrator against a tiny model and checks the
-invariants I1-I8 of DESIGN §2 after every step (and at the moment each event is published).
+invariants I1-I8 (docs/architecture.md, "Invariants") after every step (and at the moment each event is published).
 
     TestMemory = dispatcher_state_machine(lambda: memory_store()).TestCase
 
