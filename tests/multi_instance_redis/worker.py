@@ -88,6 +88,10 @@ class VersionedConversations:
         result: Sequence[Conversation] = await self._inner.list_pending(limit)
         return result
 
+    async def count_pending(self) -> int:
+        result: int = await self._inner.count_pending()
+        return result
+
     async def list_by_agent(self, agent_id: str) -> Sequence[Conversation]:
         result: Sequence[Conversation] = await self._inner.list_by_agent(agent_id)
         return result

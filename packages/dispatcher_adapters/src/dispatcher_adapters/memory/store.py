@@ -252,6 +252,9 @@ class _Conversations:
         selected.sort(key=lambda c: (c.last_activity_at, c.id), reverse=True)
         return selected[offset : offset + limit]
 
+    async def count_pending(self) -> int:
+        return len(self._s.pending_conversations)
+
     async def count_active_by_agent(self) -> Mapping[str, int]:
         return {agent: len(ids) for agent, ids in self._s.by_agent.items() if ids}
 

@@ -108,6 +108,7 @@ class Statements:
     update_conversation: Sql
     update_open_conversation: Sql
     pending_conversations: Sql
+    count_pending_conversations: Sql
     conversations_by_agent: Sql
     active_counts: Sql
     timeout_candidates: Sql
@@ -193,6 +194,9 @@ class Statements:
                 conversation_columns.where(_c.status == OPEN, _c.agent_id.is_(None))
                 .order_by(*pending_order)
                 .limit(_b("limit"))
+            ),
+            count_pending_conversations=c(
+                sa.select(sa.func.count()).select_from(conversations).where(_c.status == OPEN, _c.agent_id.is_(None))
             ),
             conversations_by_agent=c(
                 conversation_columns.where(_c.status == OPEN, _c.agent_id == _b("agent_id")).order_by(

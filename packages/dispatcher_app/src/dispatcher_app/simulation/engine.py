@@ -299,7 +299,7 @@ class _Simulation:
             for cid in self.conversation_ids:
                 conversation = await uow.conversations.get(cid)
                 open_conversations += conversation is not None and conversation.is_open
-            pending_conversations = len(await uow.conversations.list_pending())
+            pending_conversations = await uow.conversations.count_pending()
             pending_messages = await uow.pending.count()
         counts = self.counts
         return SimulationResult(

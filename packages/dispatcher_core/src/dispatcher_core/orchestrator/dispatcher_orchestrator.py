@@ -319,7 +319,7 @@ class DispatcherOrchestrator:
             if not more:
                 break
         async with self._uow_factory() as uow:
-            still_pending = len(await uow.conversations.list_pending())
+            still_pending = await uow.conversations.count_pending()
         return DistributionResult(assigned=assigned, still_pending=still_pending)
 
     async def _distribute_batch(self, uow: UnitOfWork, events: Events) -> tuple[int, bool]:

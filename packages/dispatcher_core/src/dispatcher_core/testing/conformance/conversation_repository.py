@@ -108,6 +108,34 @@ class ConversationRepositoryConformance(ConformanceSuite):
             assert [c.id for c in await uow.conversations.list_pending(limit=1)] == [early.id]
             assert [c.id for c in await uow.conversations.list_pending(limit=2)] == [early.id, tie_older.id]
 
+    async def test_count_pending_counts_what_list_pending_lists(self, uow_factory: UnitOfWorkFactory) -> None:
+        """Own writes included: an assignment, a release and a new pending conversation in the same unit of
+        work change the count at once; a rollback restores it."""
+        a, b = conversation("c1", pending_since=1), conversation("c2", pending_since=2)
+        held = conversation("c3", agent="a1")
+
+        async def add_all(uow: UnitOfWork) -> None:
+            await uow.conversations.add(a)
+            await uow.conversations.add(b)
+            await uow.conversations.add(held)
+
+        async with uow_factory() as uow:
+            assert await uow.conversations.count_pending() == 0
+        await write(uow_factory, add_all)
+        async with uow_factory() as uow:
+            assert await uow.conversations.count_pending() == 2
+            stored_a, stored_held = await uow.conversations.get(a.id), await uow.conversations.get(held.id)
+            assert stored_a is not None
+            assert stored_held is not None
+            await uow.conversations.save(stored_a.assign_to("a2", at(3)))
+            assert await uow.conversations.count_pending() == 1
+            await uow.conversations.save(stored_held.release(at(4)))
+            await uow.conversations.add(conversation("c4", pending_since=5))
+            assert await uow.conversations.count_pending() == 3
+            assert await uow.conversations.count_pending() == len(await uow.conversations.list_pending())
+        async with uow_factory() as uow:
+            assert await uow.conversations.count_pending() == 2
+
     async def test_pending_list_follows_assignment_and_release(self, uow_factory: UnitOfWorkFactory) -> None:
         a = conversation("c1", pending_since=1)
         b = conversation("c2", pending_since=2)
