@@ -408,3 +408,9 @@ class _Slots:
             return False
         _set(self._undo, self._s.slots, (job, slot), at)
         return True
+
+    async def unclaim(self, job: str, slot: str) -> bool:
+        if (job, slot) not in self._s.slots:
+            return False
+        _delete(self._undo, self._s.slots, (job, slot))
+        return True
