@@ -36,7 +36,7 @@ from dispatcher_app.runtime import ReadinessCheck, Runtime, SendingHooks, StatsS
 from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
 from dispatcher_app.ws.router import EventRouter
-from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
+from dispatcher_core import AssignmentService, DispatcherOrchestrator, DispatcherScheduler
 from dispatcher_core.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:  # the redis extra: imported where a Redis backend is configured, nowhere else
@@ -98,7 +98,9 @@ async def _redis_client(url: str) -> AsyncIterator[Redis]:
 def _redis_store(client: Redis, config: AppConfig) -> RedisStore:
     from dispatcher_adapters.redis import RedisStore  # noqa: PLC0415  - optional (the redis extra)
 
-    return RedisStore(client, prefix=config.redis_prefix)
+    # Loads ride along with the first read of an incoming message exactly when picking an agent reads them.
+    picks = AssignmentService(config.dispatcher.routing_policy, config.dispatcher.agent_capacity)
+    return RedisStore(client, prefix=config.redis_prefix, prefetch_loads=picks.needs_loads)
 
 
 async def _redis_hub(

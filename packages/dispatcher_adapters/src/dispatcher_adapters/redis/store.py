@@ -70,5 +70,10 @@ class RedisStore:
             token_ttl=60,
         )
 
+    @property
+    def prefetch_loads(self) -> bool:
+        """Whether the read of an incoming message brings the agents' loads along."""
+        return self._ctx.prefetch_loads
+
     def unit_of_work(self) -> RedisUnitOfWork:
         return RedisUnitOfWork(self._ctx)
