@@ -23,9 +23,16 @@ exec(compile("\n".join(BLOCKS), str(DOC), "exec"), globals())  # the documentati
 the_page: dict[str, Any] = globals()
 
 
-def test_the_page_has_the_four_examples() -> None:
-    assert len(BLOCKS) == 4
-    for name in ("AuditedStore", "TestAuditedStore", "my_backend_receives_a_message", "build_my_backend"):
+def test_the_page_has_the_six_examples() -> None:
+    assert len(BLOCKS) == 6
+    for name in (
+        "AuditedStore",
+        "TestAuditedStore",
+        "my_backend_receives_a_message",
+        "my_backend_shows_the_queue",
+        "build_my_backend",
+        "build_my_webhook_receiver",
+    ):
         assert name in the_page
 
 
@@ -54,3 +61,19 @@ async def test_the_app_mounted_in_another_asgi_app() -> None:
             assert [a["agent_id"] for a in queue.json()["agents"]] == ["agent-1"]
         assert "dispatcher_assignments_total" in (await http.get("/dispatcher/metrics")).text
         assert store.trail  # the mounted app wrote through the backend's own store
+
+
+async def test_the_read_side_for_another_backend() -> None:
+    queue, waiting = await the_page["my_backend_shows_the_queue"]()
+    assert queue == [(1, "agent-1", 1)]
+    assert waiting == ["customer-2"]
+
+
+async def test_a_webhook_receiver_with_only_the_whatsapp_secrets() -> None:
+    host = the_page["build_my_webhook_receiver"]()
+    async with serve(host) as server, httpx.AsyncClient(base_url=server.http_url) as http:
+        body = text_message_body(business_number_id="B", customer_id="c1", message_id="w1", text="hello")
+        headers = signed_webhook_headers(body, "the Meta app secret")
+        assert (await http.post("/whatsapp/webhooks/whatsapp", content=body, headers=headers)).json()["accepted"] == 1
+        assert (await http.get("/whatsapp/admin/queue", headers={"Authorization": "Bearer x"})).status_code == 404
+        assert (await http.get("/whatsapp/healthz")).status_code == 200

@@ -1,4 +1,4 @@
-"""The flow of DESIGN §2 through the real app, over HTTP and WebSockets, on every backend.
+"""The flow of docs/architecture.md through the real app, over HTTP and WebSockets, on every backend.
 
 pending -> an agent connects -> assigned; sticky follow-ups; round-robin; disconnect -> kept during the grace
 period -> released and reassigned; the response timeout; the store's end state checked through the admin API.

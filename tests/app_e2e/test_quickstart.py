@@ -1,5 +1,6 @@
 """The newcomer's path of docs/api.md, as separate processes: a .env with the secrets, `dispatcher agent-token`,
-`dispatcher serve` on the SQLite default, an agent socket, a signed webhook, the conversation on the socket."""
+`dispatcher serve` on the SQLite default (in the platform's data directory), an agent socket, a signed
+webhook, the conversation on the socket."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ WHATSAPP_VERIFY_TOKEN=change-me-verify
 
 async def test_serve_mint_connect_post_and_see_the_conversation(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(ENV_FILE)
-    env = clean_environment()
+    env = clean_environment(XDG_DATA_HOME=str(tmp_path / "data"))
     minting = await asyncio.create_subprocess_exec(
         *dispatcher_command("agent-token", "alice"), cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE
     )
@@ -55,7 +56,9 @@ async def test_serve_mint_connect_post_and_see_the_conversation(tmp_path: Path) 
                 assert [m["text"] for m in assigned["messages"]] == ["Body Text"]
                 queue = await http.get("/admin/queue", headers={"Authorization": "Bearer change-me-admin"})
                 assert [a["agent_id"] for a in queue.json()["agents"]] == ["alice"]
-        assert (tmp_path / "dispatcher.sqlite3").is_file()  # the embedded default, created on first start
+        # the embedded default, created on first start in the platform's data directory, not the current one
+        assert (tmp_path / "data" / "dispatcher" / "dispatcher.sqlite3").is_file()
+        assert not (tmp_path / "dispatcher.sqlite3").exists()
     # uvicorn stops gracefully on SIGTERM, then re-raises the signal: the exit status says "terminated"
     log = (tmp_path / f"serve-{port}.log").read_text()
     assert process.returncode in (0, -signal.SIGTERM), log

@@ -88,6 +88,10 @@ class VersionedConversations:
         result: Sequence[Conversation] = await self._inner.list_pending(limit)
         return result
 
+    async def count_pending(self) -> int:
+        result: int = await self._inner.count_pending()
+        return result
+
     async def list_by_agent(self, agent_id: str) -> Sequence[Conversation]:
         result: Sequence[Conversation] = await self._inner.list_by_agent(agent_id)
         return result
@@ -163,8 +167,8 @@ class VersionedUnitOfWork:
 
 
 class CountedClaims:
-    """The scheduler's slot claims, counted per job once committed: a job whose run fails after its claim
-    committed still ran once for I7 (the slot is spent)."""
+    """The scheduler's slot claims, counted per job once committed. A run that fails gives its claim back
+    (``unclaim``, counted as -1): the slot then runs again, so I7 counts successful runs."""
 
     def __init__(self, inner: SlotClaims, claimed: list[str]) -> None:
         self._inner = inner
@@ -175,6 +179,12 @@ class CountedClaims:
         if won:
             self._claimed.append(job)
         return won
+
+    async def unclaim(self, job: str, slot: str) -> bool:
+        given_back = await self._inner.unclaim(job, slot)
+        if given_back:
+            self._claimed.append("-" + job)
+        return given_back
 
 
 class ClaimCountingUnitOfWork:
@@ -200,8 +210,9 @@ class ClaimCountingUnitOfWork:
 
     async def commit(self) -> None:
         await self._inner.commit()
-        for job in self._claimed:
-            self._counters.runs[job] = self._counters.runs.get(job, 0) + 1
+        for entry in self._claimed:
+            job, step = (entry[1:], -1) if entry.startswith("-") else (entry, 1)
+            self._counters.runs[job] = self._counters.runs.get(job, 0) + step
         self._claimed.clear()
 
     async def rollback(self) -> None:

@@ -1,4 +1,4 @@
-"""Invariants of DESIGN §2 checked after a multi-instance run, from the store's final state and the events
+"""Invariants of docs/architecture.md checked after a multi-instance run, from the store's final state and the events
 every instance published. Store-agnostic: SQL and Redis multi-process tests both use it.
 
 Recording, in each worker process:

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import time, timedelta
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from dispatcher_app.presence import INSTANCE_PREFIX, InstancePresence
 from dispatcher_app.runtime import Runtime
 from dispatcher_app.testing import AppHarness, make_config, receive_json, text_message_body
 from dispatcher_core import AgentPresence, DispatcherSettings, PresenceStatus
+from dispatcher_core.errors import StoreUnavailable
 from dispatcher_core.testing import ManualClock
 
 from .conftest import MakeHarness
@@ -204,3 +206,70 @@ async def test_each_slot_runs_once_across_instances(make_harness: MakeHarness, c
             await first.runtime.runner.tick()
             job = "check_response_timeout"
             assert runs(first.runtime, job, "ran") + runs(other, job, "ran") == 2
+
+
+class FlakyPendingListing:
+    """The in-memory store, whose pending listing fails while ``down``: the database going away in the middle
+    of the daily distribution, after its slot was claimed."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.down = False
+
+    def unit_of_work(self) -> Any:
+        flaky, inner = self, self.store.unit_of_work()
+
+        class Conversations:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner.conversations, name)
+
+            async def list_pending(self, limit: int | None = None) -> Any:
+                if flaky.down:
+                    raise StoreUnavailable("the database went away")
+                return await inner.conversations.list_pending(limit)
+
+        class UnitOfWork:
+            conversations = Conversations()
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            async def __aenter__(self) -> Any:
+                await inner.__aenter__()
+                return self
+
+            async def __aexit__(self, *exc: object) -> None:
+                await inner.__aexit__(*exc)  # type: ignore[arg-type]  # passed through as received
+
+        return UnitOfWork()
+
+
+async def test_a_failed_daily_distribution_runs_again_the_same_day(
+    make_harness: MakeHarness, clock: ManualClock
+) -> None:
+    store = FlakyPendingListing(MemoryStore())
+    settings = DispatcherSettings(scheduled_distribution_time=time(8, 30))
+    async with make_harness(dispatcher=settings, app_kwargs={"uow_factory": store.unit_of_work}) as h:
+        await say(h, "c1", "w1")
+        async with h.runtime.uow_factory() as uow:  # an agent whose instance never drained (see above)
+            await uow.queue.add("carol")
+            await uow.presence.save(AgentPresence.offline("carol", clock.now()).connect("elsewhere", clock.now()))
+            await uow.commit()
+        runner = h.runtime.runner
+        clock.advance(timedelta(minutes=30))
+        store.down = True
+        await runner.tick()
+        store.down = False
+        assert (
+            h.runtime.metrics.registry.get_sample_value(
+                "dispatcher_background_errors_total", {"task": "scheduled_distribution"}
+            )
+            == 1
+        )
+        assert await agent_of_conversation(h, "c1") is None
+        assert runner.next_scheduled_distribution == clock.now() + timedelta(seconds=30)  # not tomorrow
+        clock.advance(timedelta(seconds=30))
+        await runner.tick()
+        assert await agent_of_conversation(h, "c1") == "carol"  # the slot was given back: run again, today
+        assert runs(h.runtime, "scheduled_distribution", "ran") == 1
+        assert runner.next_scheduled_distribution.isoformat() == "2026-01-06T08:30:00+00:00"

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
 from dispatcher_app.config import (
-    DEFAULT_DATABASE_URL,
     AppConfig,
     ConfigError,
     StoreKind,
+    default_data_dir,
+    default_database_url,
     load_config,
 )
+from dispatcher_core import RoutingPolicy
 from dispatcher_core.errors import InvalidInput
 
 SECRETS = {
@@ -24,9 +27,11 @@ SECRETS = {
 }
 
 
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="the XDG layout of Linux and other Unix systems")
 def test_defaults_with_only_the_secrets(tmp_path: Path) -> None:
-    config = load_config(SECRETS, env_file=tmp_path / "absent.env")
-    assert config.database_url == DEFAULT_DATABASE_URL
+    config = load_config({**SECRETS, "XDG_DATA_HOME": str(tmp_path / "data")}, env_file=tmp_path / "absent.env")
+    # the platform's data directory (Linux: $XDG_DATA_HOME), never the current directory
+    assert config.database_url == f"sqlite+aiosqlite:///{tmp_path}/data/dispatcher/dispatcher.sqlite3"
     assert config.store_kind is StoreKind.SQLITE
     assert config.redis_url is None
     assert config.events_url is None
@@ -178,7 +183,7 @@ def test_app_config_refuses_bad_values_directly() -> None:
     with pytest.raises(InvalidInput, match="agent_token_secret"):
         AppConfig(admin_token="a", agent_token_secret="short", whatsapp_app_secret="w", whatsapp_verify_token="v")
     with pytest.raises(InvalidInput, match="admin_token"):
-        AppConfig(admin_token="", agent_token_secret="s" * 32, whatsapp_app_secret="w", whatsapp_verify_token="v")
+        AppConfig(admin_token="  ", agent_token_secret="s" * 32, whatsapp_app_secret="w", whatsapp_verify_token="v")
     with pytest.raises(InvalidInput, match="memory"):
         AppConfig(
             admin_token="a",
@@ -196,3 +201,28 @@ def test_app_config_refuses_bad_values_directly() -> None:
             whatsapp_verify_token="v",
             instance_id="has:colon",
         )
+
+
+def test_the_routing_policy_is_read_and_checked(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.env"
+    assert load_config(SECRETS, env_file=absent).dispatcher.routing_policy is RoutingPolicy.ROUND_ROBIN
+    chosen = load_config({**SECRETS, "DISPATCHER_ROUTING_POLICY": "least_busy"}, env_file=absent)
+    assert chosen.dispatcher.routing_policy is RoutingPolicy.LEAST_BUSY
+    with pytest.raises(ConfigError) as error:
+        load_config({**SECRETS, "DISPATCHER_ROUTING_POLICY": "fastest"}, env_file=absent)
+    assert list(error.value.invalid) == ["DISPATCHER_ROUTING_POLICY='fastest' (round_robin or least_busy)"]
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="the XDG layout of Linux and other Unix systems")
+def test_the_default_sqlite_file_is_in_the_platform_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_data_dir() == tmp_path / "dispatcher"
+    assert AppConfig(database_url="memory://").database_url == "memory://"
+    assert (
+        AppConfig().database_url
+        == default_database_url()
+        == f"sqlite+aiosqlite:///{tmp_path}/dispatcher/dispatcher.sqlite3"
+    )
+    assert default_data_dir({}) == Path.home() / ".local" / "share" / "dispatcher"  # XDG's own default

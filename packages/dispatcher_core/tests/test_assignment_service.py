@@ -8,9 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatcher_core import AssignmentService, AssignNewAgent, Conversation, KeepCurrentAgent, Pending
+from dispatcher_core import (
+    AssignmentService,
+    AssignNewAgent,
+    Conversation,
+    DispatcherSettings,
+    KeepCurrentAgent,
+    Pending,
+    RoutingPolicy,
+)
 from dispatcher_core.entities import AgentPresence, PresenceStatus
-from dispatcher_core.errors import ConversationAlreadyClosed
+from dispatcher_core.errors import ConversationAlreadyClosed, InvalidInput
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 service = AssignmentService()
@@ -94,3 +102,42 @@ def test_reassignment_prefers_another_agent_then_keeps_then_pends() -> None:
     assert service.decide_reassignment(conv("a1"), False, None) == Pending()
     with pytest.raises(ConversationAlreadyClosed):
         service.decide_reassignment(conv("a1").close(NOW, "agent"), True, "a2")
+
+
+# ---------------------------------------------------------------- picking the next agent (rule 2, policies)
+
+
+def test_round_robin_picks_the_first_eligible_from_the_head() -> None:
+    rr = AssignmentService(RoutingPolicy.ROUND_ROBIN, capacity=2)
+    assert rr.pick_next_agent(["a", "b", "c"], {"a": 5, "b": 1}) == "b"  # a is full; b is next, busier than c
+    assert rr.pick_next_agent(["a", "b", "c"], {}) == "a"
+    assert rr.pick_next_agent(["a", "b", "c"], {}, exclude={"a"}) == "b"
+    assert rr.pick_next_agent(["a", "b"], {"a": 2, "b": 2}) is None
+    assert rr.pick_next_agent([], {}) is None
+
+
+def test_least_busy_picks_the_fewest_open_conversations_nearest_the_head_among_equals() -> None:
+    lb = AssignmentService(RoutingPolicy.LEAST_BUSY)
+    assert lb.pick_next_agent(["a", "b", "c"], {"a": 3, "b": 1, "c": 1}) == "b"
+    assert lb.pick_next_agent(["c", "b", "a"], {"a": 3}) == "c"  # b and c idle: the head's
+    assert lb.pick_next_agent(["a", "b"], {"b": 1}, exclude={"a"}) == "b"
+    capped = AssignmentService("least_busy", capacity=2)  # type: ignore[arg-type]  # a plain string, like the CLI's
+    assert capped.pick_next_agent(["a", "b"], {"a": 2, "b": 2}) is None
+
+
+def test_loads_are_needed_only_with_a_capacity_or_least_busy() -> None:
+    assert not AssignmentService().needs_loads
+    assert AssignmentService(capacity=3).needs_loads
+    assert AssignmentService(RoutingPolicy.LEAST_BUSY).needs_loads
+    assert AssignmentService(RoutingPolicy.LEAST_BUSY).reads_whole_queue
+    assert not AssignmentService(capacity=3).reads_whole_queue
+
+
+def test_a_bad_policy_or_capacity_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        DispatcherSettings(routing_policy="fastest")  # type: ignore[arg-type]  # what a typo in a setting gives
+    with pytest.raises(ValueError, match="fastest"):
+        AssignmentService("fastest")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        AssignmentService(capacity=-1)
+    assert DispatcherSettings(routing_policy="least_busy").routing_policy is RoutingPolicy.LEAST_BUSY  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""The flows of DESIGN §2, end to end through the orchestrator on the memory adapters."""
+"""The flows of docs/architecture.md, end to end through the orchestrator on the memory adapters."""
 
 from __future__ import annotations
 
@@ -265,3 +265,17 @@ async def test_drain_is_oldest_first_across_batches_and_stops_at_capacity(make_h
     assert drained()[30:] == [("a1", waiting[30])]
     async with h.store.unit_of_work() as uow:
         assert [c.id for c in await uow.conversations.list_pending()] == waiting[31:]
+
+
+async def test_least_busy_hands_new_conversations_to_the_agent_with_fewest(make_harness: HarnessFactory) -> None:
+    h = make_harness(routing_policy="least_busy")
+    await h.orchestrator.handle_agent_connected("a1", "s1")
+    busy = [await h.write(customer) for customer in ("alice", "bob", "carol")]  # a1 alone: all three
+    await h.orchestrator.handle_agent_connected("a2", "s2")
+    # round-robin would alternate; least busy gives a2 everything until it has as many as a1, then the tie goes
+    # to the agent nearest the head (a1: a2 went to the end after each assignment)
+    later = [await h.write(customer) for customer in ("dan", "erin", "fay", "gus")]
+    assert [(await conversation(h, cid)).agent_id for cid in later] == ["a2", "a2", "a2", "a1"]
+    await h.orchestrator.close_conversation("a1", busy[0])
+    await h.orchestrator.close_conversation("a1", busy[1])  # a1 carries 2, a2 carries 3
+    assert (await conversation(h, await h.write("hal"))).agent_id == "a1"

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
-from dispatcher_core import Conversation, DispatcherSettings, IncomingMessage
-from dispatcher_core.errors import ConversationAlreadyClosed, InvalidInput
+from dispatcher_adapters.memory import MemoryEventBus, MemoryStore
+from dispatcher_core import (
+    Conversation,
+    DispatcherOrchestrator,
+    DispatcherScheduler,
+    DispatcherSettings,
+    IncomingMessage,
+)
+from dispatcher_core.errors import ConversationAlreadyClosed, InvalidInput, StoreUnavailable
 from dispatcher_core.testing import ManualClock
 
 from .conftest import HarnessFactory
@@ -74,3 +82,60 @@ def test_manual_clock_never_goes_back() -> None:
         clock.set(start)
     with pytest.raises(InvalidInput):
         ManualClock(datetime(2026, 1, 1))
+
+
+class _Outage:
+    """The in-memory store whose pending listing fails while ``down`` (a database outage in the middle of the
+    scheduled distribution, after its slot was claimed)."""
+
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+        self.down = False
+
+    def unit_of_work(self) -> Any:
+        outage = self
+        inner = self.store.unit_of_work()
+
+        class Conversations:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner.conversations, name)
+
+            async def list_pending(self, limit: int | None = None) -> Any:
+                if outage.down:
+                    raise StoreUnavailable("the database went away")
+                return await inner.conversations.list_pending(limit)
+
+        class UnitOfWork:
+            conversations = Conversations()
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            async def __aenter__(self) -> Any:
+                await inner.__aenter__()
+                return self
+
+            async def __aexit__(self, *exc: object) -> None:
+                await inner.__aexit__(*exc)  # type: ignore[arg-type]  # passed through as received
+
+        return UnitOfWork()
+
+
+async def test_a_failed_scheduled_run_gives_its_slot_back() -> None:
+    """I7 is one *successful* run per slot: a run that fails after claiming its slot does not use it up."""
+    outage, clock = _Outage(), ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    settings = DispatcherSettings()
+    orchestrator = DispatcherOrchestrator(
+        uow_factory=outage.unit_of_work, publisher=MemoryEventBus(history=None), clock=clock, settings=settings
+    )
+    scheduler = DispatcherScheduler(
+        orchestrator=orchestrator, uow_factory=outage.unit_of_work, clock=clock, settings=settings
+    )
+    outage.down = True
+    with pytest.raises(StoreUnavailable):
+        await scheduler.scheduled_distribution()
+    outage.down = False
+    assert await scheduler.scheduled_distribution() is not None  # the same day's slot, run again
+    assert await scheduler.scheduled_distribution() is None  # and now used up
+    async with outage.store.unit_of_work() as uow:
+        assert not await uow.slots.claim("scheduled_distribution", "2026-03-02", clock.now())

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 from dispatcher_adapters.memory import MemoryStore
 from dispatcher_core.ports import UnitOfWorkFactory
 from dispatcher_core.testing.state_machine import dispatcher_state_machine
+from dispatcher_core.types import RoutingPolicy
 
 
 @asynccontextmanager
@@ -26,3 +27,10 @@ TestUnlimitedCapacity.settings = _settings
 
 TestCapacityTwo = dispatcher_state_machine(memory_store, capacity=2).TestCase
 TestCapacityTwo.settings = _settings
+
+# Every invariant but I4 (the round-robin's own fairness) holds when the least busy agent is picked.
+TestLeastBusyCapacityTwo = dispatcher_state_machine(memory_store, capacity=2, policy=RoutingPolicy.LEAST_BUSY).TestCase
+TestLeastBusyCapacityTwo.settings = _settings
+
+TestLeastBusyUnlimited = dispatcher_state_machine(memory_store, policy=RoutingPolicy.LEAST_BUSY).TestCase
+TestLeastBusyUnlimited.settings = _settings

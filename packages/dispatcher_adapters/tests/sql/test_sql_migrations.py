@@ -182,8 +182,10 @@ def test_cli_reports_bad_urls_and_revisions(sqlite_url: str, capsys: pytest.Capt
 
 
 def test_the_dispatcher_console_script_runs_migrations(tmp_path: Path) -> None:
-    """End to end through ``dispatcher_app.cli``: the default URL is a SQLite file in the working directory."""
+    """End to end through ``dispatcher_app.cli``: the default URL is the SQLite file of ``dispatcher serve``, in
+    the platform's data directory ($XDG_DATA_HOME on Linux), not the working directory."""
     env = {key: value for key, value in os.environ.items() if key != "DISPATCHER_DATABASE_URL"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
     done = subprocess.run(
         [sys.executable, "-m", "dispatcher_app.cli", "db", "upgrade"],
         cwd=tmp_path,
@@ -195,4 +197,5 @@ def test_the_dispatcher_console_script_runs_migrations(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert f"upgraded from empty to {head_revision()}" in done.stdout
-    assert (tmp_path / "dispatcher.sqlite3").exists()
+    assert (tmp_path / "data" / "dispatcher" / "dispatcher.sqlite3").exists()
+    assert not (tmp_path / "dispatcher.sqlite3").exists()

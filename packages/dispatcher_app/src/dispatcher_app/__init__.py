@@ -1,6 +1,6 @@
 """dispatcher_app: the composition root (dependency-injector), the Starlette app and the ``dispatcher`` CLI.
 
-Public surface: :func:`create_app` (the ASGI app of DESIGN §4), :func:`embedded_lifespan` (to mount it in
+Public surface: :func:`create_app` (the ASGI app of docs/api.md), :func:`embedded_lifespan` (to mount it in
 another app), :class:`AppConfig` and :func:`load_config` (the environment variables), and the
 ``mint_agent_token`` helper. Importing this package performs no I/O, and imports those names only when they
 are first used, so ``dispatcher --help`` or ``dispatcher simulate`` do not pay for the web stack.

@@ -1,4 +1,4 @@
-"""The Starlette app factory: the routes of DESIGN §4 and the lifespan that opens and closes everything.
+"""The Starlette app factory: the routes of docs/api.md and the lifespan that opens and closes everything.
 
 ``create_app`` does no I/O: the store, Redis clients and background tasks start in the lifespan and stop
 with it. The app can be served alone (``dispatcher serve``) or mounted inside another ASGI app; a host that
@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from dispatcher_app.config import AppConfig
 from dispatcher_app.container import Overrides, open_runtime
@@ -59,7 +59,10 @@ def create_app(
     stats_sources: Mapping[str, StatsSource] | None = None,
 ) -> Starlette:
     """The dispatcher as an ASGI app. Keyword arguments replace what the configuration would build: a
-    controllable clock for tests, a backend's own store (``uow_factory``), the WhatsApp reply service..."""
+    controllable clock for tests, a backend's own store (``uow_factory``), the WhatsApp reply service...
+
+    Each group of routes is mounted only when the configuration has its secrets (see :class:`AppConfig`):
+    an embedding host that only receives webhooks gives only the two WhatsApp secrets."""
     holder = RuntimeHolder()
     metrics = AppMetrics()
     overrides = Overrides(
@@ -70,15 +73,15 @@ def create_app(
         stats_sources=dict(stats_sources or {}),
     )
     webhook = WhatsAppWebhook(holder)
-    routes = [
-        Route("/webhooks/whatsapp", webhook.verify, methods=["GET"]),
-        Route("/webhooks/whatsapp", webhook.receive, methods=["POST"]),
-        *health_routes(holder),
-        *admin_routes(holder),
-        WebSocketRoute("/ws/agent", AgentSocket(holder).handle),
-        WebSocketRoute("/ws/admin", AdminSocket(holder).handle),
-        *dashboard_routes(),
-    ]
+    routes: list[BaseRoute] = [*health_routes(holder)]
+    if config.whatsapp_verify_token:
+        routes.append(Route("/webhooks/whatsapp", webhook.verify, methods=["GET"]))
+    if config.whatsapp_app_secret:
+        routes.append(Route("/webhooks/whatsapp", webhook.receive, methods=["POST"]))
+    if config.admin_token:
+        routes += [*admin_routes(holder), WebSocketRoute("/ws/admin", AdminSocket(holder).handle), *dashboard_routes()]
+    if config.agent_token_secret:
+        routes.append(WebSocketRoute("/ws/agent", AgentSocket(holder).handle))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ import jwt
 
 from dispatcher_app.config import MIN_AGENT_SECRET_BYTES
 from dispatcher_core.errors import InvalidInput
+from dispatcher_core.orchestrator.queries import RESERVED_AGENT_PREFIX  # re-exported: the app refuses such agent ids
 
 __all__ = [
     "RESERVED_AGENT_PREFIX",
@@ -25,8 +26,6 @@ __all__ = [
     "verify_agent_token",
 ]
 
-#: Agent ids starting with this are reserved for the app's own records (instance heartbeats).
-RESERVED_AGENT_PREFIX = "~"
 _ALGORITHM = "HS256"
 _MAX_AGENT_ID = 200
 

@@ -1,4 +1,4 @@
-"""The app's configuration: the environment variables of DESIGN §4, read from the process environment and an
+"""The app's configuration: the environment variables of docs/configuration.md, read from the process environment and an
 optional ``.env`` file, validated once, in one place.
 
 Why one frozen value: every module of the app receives an :class:`AppConfig` and never reads ``os.environ``
@@ -8,8 +8,9 @@ variable before failing, so ``dispatcher serve`` names them all at once (:class:
 
 Backends are chosen from the URLs (see ``docs/configuration.md``):
 
-* ``DISPATCHER_DATABASE_URL`` ``memory://`` - in-process only; ``sqlite:///path`` (the default,
-  ``sqlite+aiosqlite:///./dispatcher.sqlite3``); ``postgresql://...``; ``redis://...`` (Redis as the whole store).
+* ``DISPATCHER_DATABASE_URL`` ``memory://`` - in-process only; ``sqlite:///path`` (the default is a file in
+  the platform's per-user data directory, :func:`default_database_url` - never the current directory by
+  surprise); ``postgresql://...``; ``redis://...`` (Redis as the whole store).
 * ``DISPATCHER_REDIS_URL`` set - events travel through Redis pub/sub, so several instances can share the
   stores; without it events stay inside the instance (one instance only).
 """
@@ -20,6 +21,7 @@ import enum
 import math
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -30,24 +32,25 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from dispatcher_adapters.whatsapp.settings import InvalidSettings, WhatsAppSettings
-from dispatcher_core import DispatcherSettings
+from dispatcher_app.extras import missing_extra
+from dispatcher_core import DispatcherSettings, RoutingPolicy
 from dispatcher_core.errors import InvalidInput
 
 __all__ = [
-    "DEFAULT_DATABASE_URL",
     "MIN_AGENT_SECRET_BYTES",
     "REQUIRED_SECRETS",
     "AppConfig",
     "ConfigError",
     "StoreKind",
+    "default_data_dir",
+    "default_database_url",
     "environment",
     "load_config",
 ]
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dispatcher.sqlite3"
 DEFAULT_WEBHOOK_MAX_BYTES = 3 * 1024 * 1024
 
-#: Variables ``serve`` refuses to start without (DESIGN §4).
+#: Variables ``serve`` refuses to start without (docs/configuration.md, "Secrets").
 REQUIRED_SECRETS = (
     "DISPATCHER_ADMIN_TOKEN",
     "DISPATCHER_AGENT_TOKEN_SECRET",
@@ -82,6 +85,36 @@ class StoreKind(enum.StrEnum):
     REDIS = "redis"
 
 
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The platform's per-user data directory for the dispatcher: ``$XDG_DATA_HOME/dispatcher`` (default
+    ``~/.local/share/dispatcher``) on Linux and other Unix systems, ``~/Library/Application Support/dispatcher``
+    on macOS, ``%LOCALAPPDATA%\\dispatcher`` on Windows. Nothing is created here: the SQL store creates the
+    directory when it opens the file."""
+    env = os.environ if environ is None else environ
+    if sys.platform == "win32":
+        base = Path(env.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "dispatcher"
+
+
+def default_database_url(environ: Mapping[str, str] | None = None) -> str:
+    """The store when no URL is given: a SQLite file in :func:`default_data_dir`."""
+    return f"sqlite+aiosqlite:///{default_data_dir(environ) / 'dispatcher.sqlite3'}"
+
+
+def _missing_extras(database_url: str, redis_url: str | None) -> list[str]:
+    """What the backends these URLs name need and is not installed (messages naming the extras)."""
+    problems = []
+    if store_kind(database_url) is StoreKind.POSTGRESQL:
+        problems.append(missing_extra("postgres", "a postgresql:// database URL"))
+    if store_kind(database_url) is StoreKind.REDIS or redis_url is not None:
+        problems.append(missing_extra("redis", "a redis:// URL"))
+    return [problem for problem in problems if problem is not None]
+
+
 def store_kind(url: str) -> StoreKind:
     """The backend a database URL names; :class:`InvalidInput` for anything else."""
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
@@ -102,13 +135,20 @@ def store_kind(url: str) -> StoreKind:
 
 @dataclass(frozen=True, slots=True)
 class AppConfig:
-    """Everything the app needs. Secrets have no default; the rest has the defaults of DESIGN §2 and §4."""
+    """Everything the app needs, with the defaults of docs/configuration.md.
 
-    admin_token: str
-    agent_token_secret: str
-    whatsapp_app_secret: str
-    whatsapp_verify_token: str
-    database_url: str = DEFAULT_DATABASE_URL
+    The secrets belong to route groups, and :func:`~dispatcher_app.create_app` mounts a group only when its
+    secrets are given (an empty string is "not given"): ``admin_token`` the ``/admin`` routes, ``/ws/admin``
+    and the dashboard; ``agent_token_secret`` ``/ws/agent``; ``whatsapp_verify_token`` the webhook handshake
+    (``GET``) and ``whatsapp_app_secret`` the webhook itself (``POST``). ``/healthz``, ``/readyz`` and
+    ``/metrics`` are always there. An embedding host gives only the secrets of the routes it serves;
+    ``dispatcher serve`` (:func:`load_config`) requires all four."""
+
+    admin_token: str = ""
+    agent_token_secret: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    database_url: str = field(default_factory=default_database_url)
     redis_url: str | None = None
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
     #: The Cloud API sender's settings; ``None`` when ``WHATSAPP_ACCESS_TOKEN`` and
@@ -128,8 +168,9 @@ class AppConfig:
     def __post_init__(self) -> None:
         problems = []
         for name in ("admin_token", "agent_token_secret", "whatsapp_app_secret", "whatsapp_verify_token"):
-            if not getattr(self, name):
-                problems.append(f"{name} must be a non-empty string")
+            value = getattr(self, name)
+            if value and not value.strip():
+                problems.append(f"{name} must be empty (not given) or a real secret, not blanks")
         if self.agent_token_secret and len(self.agent_token_secret.encode()) < MIN_AGENT_SECRET_BYTES:
             problems.append(f"agent_token_secret must be at least {MIN_AGENT_SECRET_BYTES} bytes")
         try:
@@ -138,6 +179,8 @@ class AppConfig:
             problems.append(str(exc))
         if self.redis_url is not None and store_kind(self.redis_url) is not StoreKind.REDIS:
             problems.append(f"redis_url must be a redis:// URL, got {self.redis_url!r}")
+        if not problems:
+            problems.extend(_missing_extras(self.database_url, self.redis_url))
         if self.redis_url is not None and self.database_url.startswith("memory:"):
             problems.append("a memory:// store belongs to one process: sharing its events through Redis makes no sense")
         if self.webhook_max_bytes < 1:
@@ -257,6 +300,9 @@ def _dispatcher_settings(read: _Reader) -> DispatcherSettings:
     base = DispatcherSettings()
     return DispatcherSettings(
         agent_capacity=read.parsed("DISPATCHER_AGENT_CAPACITY", base.agent_capacity, _count, "an integer >= 0"),
+        routing_policy=read.parsed(
+            "DISPATCHER_ROUTING_POLICY", base.routing_policy, RoutingPolicy, "round_robin or least_busy"
+        ),
         response_timeout=read.parsed(
             "DISPATCHER_RESPONSE_TIMEOUT", base.response_timeout, _positive_seconds, "seconds > 0"
         ),
@@ -316,7 +362,10 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
         dispatcher = DispatcherSettings()
     whatsapp = _whatsapp(read)
     database_url = read.parsed(
-        "DISPATCHER_DATABASE_URL", DEFAULT_DATABASE_URL, _database_url, "memory://, sqlite:///..., postgresql://..."
+        "DISPATCHER_DATABASE_URL",
+        default_database_url(read.values),
+        _database_url,
+        "memory://, sqlite:///..., postgresql://...",
     )
     redis_url = read.parsed("DISPATCHER_REDIS_URL", None, _redis_url, "a redis:// URL")
     webhook_max_bytes = read.parsed(
@@ -325,6 +374,8 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
     instance_id = read.parsed("DISPATCHER_INSTANCE_ID", None, _instance_id, "letters, digits, '_', '.', '-'")
     presence_ttl = read.parsed("DISPATCHER_PRESENCE_TTL", timedelta(seconds=30), _positive_seconds, "seconds > 0")
     tick_interval = read.parsed("DISPATCHER_TICK_INTERVAL", timedelta(seconds=1), _positive_seconds, "seconds > 0")
+    read.invalid.extend(f"DISPATCHER_DATABASE_URL ({problem})" for problem in _missing_extras(database_url, None))
+    read.invalid.extend(f"DISPATCHER_REDIS_URL ({problem})" for problem in _missing_extras("memory://", redis_url))
     if tick_interval * 3 > presence_ttl:
         read.invalid.append(
             "DISPATCHER_TICK_INTERVAL must be at most a third of DISPATCHER_PRESENCE_TTL, or the instance's own"

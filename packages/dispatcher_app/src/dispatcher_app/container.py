@@ -16,19 +16,18 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 
 from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
 from dispatcher_adapters.memory import MemoryStore, SystemClock
-from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore
 from dispatcher_adapters.sql import SqlStore
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig
 from dispatcher_app.controllers.health import store_probe
+from dispatcher_app.extras import require_extra
 from dispatcher_app.hub import EnvelopeHandler, EventSubscriber, LocalEventHub, SubscribedEventHub
 from dispatcher_app.metrics import AppMetrics, EventListener, ObservedPublisher
 from dispatcher_app.presence import InstancePresence
@@ -37,8 +36,13 @@ from dispatcher_app.runtime import ReadinessCheck, Runtime, SendingHooks, StatsS
 from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
 from dispatcher_app.ws.router import EventRouter
-from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
+from dispatcher_core import AssignmentService, DispatcherOrchestrator, DispatcherScheduler
 from dispatcher_core.ports import Clock, UnitOfWorkFactory
+
+if TYPE_CHECKING:  # the redis extra: imported where a Redis backend is configured, nowhere else
+    from redis.asyncio import Redis
+
+    from dispatcher_adapters.redis import RedisStore
 
 __all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
 
@@ -81,6 +85,9 @@ async def _sql_store(config: AppConfig) -> AsyncIterator[SqlStore]:
 
 
 async def _redis_client(url: str) -> AsyncIterator[Redis]:
+    require_extra("redis", "a redis:// URL")
+    from redis.asyncio import Redis  # noqa: PLC0415  - optional (the redis extra)
+
     client = Redis.from_url(url, decode_responses=True)
     try:
         yield client
@@ -89,12 +96,18 @@ async def _redis_client(url: str) -> AsyncIterator[Redis]:
 
 
 def _redis_store(client: Redis, config: AppConfig) -> RedisStore:
-    return RedisStore(client, prefix=config.redis_prefix)
+    from dispatcher_adapters.redis import RedisStore  # noqa: PLC0415  - optional (the redis extra)
+
+    # Loads ride along with the first read of an incoming message exactly when picking an agent reads them.
+    picks = AssignmentService(config.dispatcher.routing_policy, config.dispatcher.agent_capacity)
+    return RedisStore(client, prefix=config.redis_prefix, prefetch_loads=picks.needs_loads)
 
 
 async def _redis_hub(
     client: Redis, config: AppConfig, router: EventRouter, uow_factory: UnitOfWorkFactory
 ) -> AsyncIterator[SubscribedEventHub]:
+    from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber  # noqa: PLC0415  - redis extra
+
     def make_subscriber(
         on_agent_event: EnvelopeHandler,
         resync: Callable[[str], Awaitable[None]],

@@ -40,7 +40,7 @@ __all__ = [
     "StatusRelay",
 ]
 
-#: The longest text WhatsApp accepts in one message (DESIGN §3).
+#: The longest text WhatsApp accepts in one message (docs/whatsapp-sender.md).
 MAX_REPLY_LENGTH = 4096
 
 

@@ -14,7 +14,8 @@ runs once across every instance (I7); this loop only decides when to call it. It
   runs it once at start-up (:meth:`BackgroundRunner.recover_outbox`).
 
 Due times come from the clock, so tests drive it with a manual clock and :meth:`BackgroundRunner.tick`
-instead of waiting. A failing job is logged and counted; the loop keeps going (the store may come back).
+instead of waiting. A failing job is logged and counted; the loop keeps going (the store may come back). A
+failed slot job gave its slot back (the core's scheduler does): it is tried again ``_SLOT_RETRY`` later.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ __all__ = ["BackgroundRunner"]
 
 _log = logging.getLogger(__name__)
 _SLOT_JOBS = frozenset({"check_response_timeout", "scheduled_distribution"})
+#: How soon a failed slot job is tried again (its slot was given back, so this or another instance runs it).
+_SLOT_RETRY = timedelta(seconds=30)
 
 
 class BackgroundRunner:
@@ -78,10 +81,12 @@ class BackgroundRunner:
             await self._guard("grace", self._scheduler.check_disconnect_grace)
             if now >= self._next_timeout_check:
                 self._next_timeout_check = self._slot_end(now)
-                await self._guard("check_response_timeout", self._scheduler.check_response_timeout)
+                if not await self._guard("check_response_timeout", self._scheduler.check_response_timeout):
+                    self._next_timeout_check = min(self._next_timeout_check, now + _SLOT_RETRY)
             if now >= self._next_distribution:
                 self._next_distribution = self._scheduler.next_scheduled_distribution(now)
-                await self._guard("scheduled_distribution", self._scheduler.scheduled_distribution)
+                if not await self._guard("scheduled_distribution", self._scheduler.scheduled_distribution):
+                    self._next_distribution = now + _SLOT_RETRY
             if self._recover is not None and now >= self._next_recovery:
                 self._next_recovery = now + self._recovery_interval
                 await self._guard("outbox_recovery", self._recover)
@@ -105,13 +110,15 @@ class BackgroundRunner:
         start = int(now.timestamp()) // interval * interval
         return datetime.fromtimestamp(start + interval, now.tzinfo)
 
-    async def _guard(self, task: str, job: Callable[[], Awaitable[object]]) -> None:
-        """Run one job; a slot job that returns ``None`` was run by another instance (its slot was claimed)."""
+    async def _guard(self, task: str, job: Callable[[], Awaitable[object]]) -> bool:
+        """Run one job; ``False`` if it failed. A slot job that returns ``None`` was run by another instance
+        (its slot was claimed)."""
         try:
             result = await job()
         except Exception:  # a background job must never kill the loop; it is retried at its next due time
             self._metrics.background_errors.labels(task).inc()
             _log.exception("background task %s failed", task)
-            return
+            return False
         if task in _SLOT_JOBS:
             self._metrics.scheduled_runs.labels(task, "ran" if result is not None else "claimed_elsewhere").inc()
+        return True

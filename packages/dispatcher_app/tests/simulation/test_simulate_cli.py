@@ -166,3 +166,31 @@ def test_output_does_not_depend_on_the_process_hash_seed() -> None:
     }
     assert len(outputs) == 1
     assert json.loads(outputs.pop())["messages"] == 800
+
+
+def test_policy_least_busy_balances_load_and_breaks_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """Everyone online, conversations closed at random: round-robin keeps the numbers of *new assignments*
+    within one of each other (I4) while the open loads drift apart; least busy keeps the *loads* level
+    instead, so the assignment counts drift."""
+    options = ("--agents", "4", "--messages", "1500", "--seed", "5", "--close-rate", "0.3")
+    fair = simulate_json(capsys, *options)
+    balanced = simulate_json(capsys, *options, "--policy", "least_busy")
+    assert fair["config"]["routing_policy"] == "round_robin"
+    assert balanced["config"]["routing_policy"] == "least_busy"
+    assert set(balanced["violations"].values()) == {0}
+    assert balanced["final"]["messages_stored"] == balanced["final"]["messages_delivered"] == 1500
+
+    def peak_spread(data: dict[str, Any]) -> int:
+        peaks: list[int] = list(data["max_load_per_agent"].values())
+        return max(peaks) - min(peaks)
+
+    assert peak_spread(balanced) < peak_spread(fair)
+    assert fair["spread"] <= 1 < balanced["spread"]
+    assert "settings: least_busy, capacity unlimited" in simulate(capsys, *options, "--policy", "least_busy")
+
+
+def test_an_unknown_policy_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", "--policy", "fastest"])
+    assert exit_info.value.code == 2
+    assert "--policy: invalid choice: 'fastest'" in capsys.readouterr().err

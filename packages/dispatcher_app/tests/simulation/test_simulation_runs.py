@@ -6,13 +6,14 @@ dispatcher's behaviour, not the simulator's metrics agreeing with themselves.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 
-from dispatcher_app.simulation import SimulationConfig, SimulationConfigError, run_simulation, summary
+from dispatcher_app.simulation import SimulationConfig, SimulationConfigError, run_simulation, simulate, summary
 from dispatcher_app.simulation.workload import build_workload
 from dispatcher_core.entities import PresenceStatus
 from dispatcher_core.events import (
@@ -209,3 +210,16 @@ def test_html_report_summarises_large_teams_instead_of_drawing_every_agent() -> 
     assert "&#9632; mean" in page
     assert "&#9632; agent-01" not in page
     assert page.count("<polyline") == 4  # max, mean, min; then pending on its own chart
+
+
+async def test_simulate_runs_in_a_running_event_loop() -> None:
+    """``await simulate(...)`` from async code (a test, a notebook, a service) gives what the sync wrapper gives."""
+    seen: list[str] = []
+
+    async def observer(event: DomainEvent) -> None:
+        seen.append(event.type)
+
+    config = SimulationConfig(agents=3, messages=200, seed=4)
+    awaited = await simulate(config, observers=[observer])
+    assert summary(awaited) == summary(await asyncio.to_thread(run_simulation, config))
+    assert seen.count("conversation.assigned") == sum(summary(awaited)["assignments_per_agent"].values())

@@ -17,9 +17,13 @@ from dispatcher_core.entities import (
     QueuePosition,
 )
 from dispatcher_core.orchestrator import (
+    ConversationDetail,
     DispatcherOrchestrator,
+    DispatcherQueries,
     DistributionResult,
     IncomingOutcome,
+    PendingConversation,
+    QueueEntry,
     TimeoutResult,
 )
 from dispatcher_core.services.assignment import AssignmentService
@@ -36,6 +40,7 @@ from dispatcher_core.types import (
     NoTimeoutAction,
     Pending,
     ReassignConversation,
+    RoutingPolicy,
     TimeoutDecision,
 )
 
@@ -46,8 +51,10 @@ __all__ = [
     "AssignmentService",
     "CloseConversation",
     "Conversation",
+    "ConversationDetail",
     "ConversationStatus",
     "DispatcherOrchestrator",
+    "DispatcherQueries",
     "DispatcherScheduler",
     "DispatcherSettings",
     "DistributionResult",
@@ -58,12 +65,15 @@ __all__ = [
     "MessageDirection",
     "NoTimeoutAction",
     "Pending",
+    "PendingConversation",
     "PendingMessage",
     "PendingMessageService",
     "PresenceStatus",
+    "QueueEntry",
     "QueuePosition",
     "QueueService",
     "ReassignConversation",
+    "RoutingPolicy",
     "TimeoutDecision",
     "TimeoutPolicy",
     "TimeoutResult",

@@ -1,4 +1,5 @@
-"""Error classification (DESIGN §3), backoff with jitter, per-recipient back-off and throughput spacing."""
+"""Error classification (docs/whatsapp-sender.md), backoff with jitter, per-recipient back-off and throughput
+spacing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Template validation and building: every limit of DESIGN §3, with errors naming the field and the limit."""
+"""Template validation and building: every limit of docs/whatsapp-sender.md, with errors naming the field and
+the limit."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from dispatcher_core.entities import (
     PendingMessage,
     PresenceStatus,
 )
-from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, ConversationNotFound
+from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, ConversationNotFound, InvalidInput
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -79,11 +79,12 @@ class MemoryStore:
 
 
 class MemoryUnitOfWork:
-    __slots__ = ("_active", "_store")
+    __slots__ = ("_active", "_committed", "_store")
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._active = False
+        self._committed = False
 
     def _check(self) -> MemoryStore:
         if not self._active:
@@ -128,7 +129,11 @@ class MemoryUnitOfWork:
             self._store._lock.release()
 
     async def commit(self) -> None:
-        self._check()._undo.clear()
+        store = self._check()
+        if self._committed:
+            raise InvalidInput("this unit of work has already committed")
+        store._undo.clear()
+        self._committed = True
 
     async def rollback(self) -> None:
         undo = self._check()._undo
@@ -246,6 +251,9 @@ class _Conversations:
         ]
         selected.sort(key=lambda c: (c.last_activity_at, c.id), reverse=True)
         return selected[offset : offset + limit]
+
+    async def count_pending(self) -> int:
+        return len(self._s.pending_conversations)
 
     async def count_active_by_agent(self) -> Mapping[str, int]:
         return {agent: len(ids) for agent, ids in self._s.by_agent.items() if ids}
@@ -399,4 +407,10 @@ class _Slots:
         if (job, slot) in self._s.slots:
             return False
         _set(self._undo, self._s.slots, (job, slot), at)
+        return True
+
+    async def unclaim(self, job: str, slot: str) -> bool:
+        if (job, slot) not in self._s.slots:
+            return False
+        _delete(self._undo, self._s.slots, (job, slot))
         return True

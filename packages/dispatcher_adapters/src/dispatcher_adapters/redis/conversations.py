@@ -149,6 +149,11 @@ class RedisConversations:
         result = sorted(self._overlay(found, lambda c: c.is_pending), key=_pending_order)
         return result if limit is None else result[:limit]
 
+    async def count_pending(self) -> int:
+        if self._staged:  # this unit of work changed conversations: count what it would see
+            return len(await self.list_pending())
+        return int(await guarded(self._ctx.client.zcard(self._keys.pending_conversations)))
+
     async def list_by_agent(self, agent_id: str) -> Sequence[Conversation]:
         found = await self._range(self._keys.agent_conversations(agent_id), "rank", 0, -1)
         result = self._overlay(found, lambda c: c.is_open and c.agent_id == agent_id)

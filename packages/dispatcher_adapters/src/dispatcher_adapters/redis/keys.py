@@ -103,7 +103,7 @@ class RedisKeys:
         return f"{self.prefix}:commit:{token}"
 
     def event_seq(self, agent_id: str) -> str:
-        """Counter of the events sent to one agent (the per-agent ``seq`` of DESIGN §4): a hash, ``n`` the
+        """Counter of the events sent to one agent (the per-agent ``seq`` of docs/api.md): a hash, ``n`` the
         last number and ``e`` the epoch the counter was created in."""
         return f"{self.prefix}:event-seq:{agent_id}"
 

@@ -1,7 +1,7 @@
 """The :class:`~dispatcher_core.ports.EventPublisher` over Redis pub/sub, for every app instance.
 
 One script per batch: each event meant for an agent gets the next number of that agent's counter (the
-per-agent ``seq`` of DESIGN §4) and goes to the agent's channel and to the admin channel; other events go to
+per-agent ``seq`` of docs/api.md) and goes to the agent's channel and to the admin channel; other events go to
 the admin channel only. Numbering and publishing in one script means numbers are handed out in publication
 order, so a subscriber that sees a jump knows it missed something and resynchronises from the store.
 

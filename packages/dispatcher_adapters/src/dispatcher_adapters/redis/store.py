@@ -40,7 +40,7 @@ class RedisStore:
         dies; ``commit_attempts`` is how many times a commit is sent when the connection fails on the way;
         ``known_duplicates`` is how many stored message keys each process remembers. The read of an incoming
         message brings along the first ``prefetch_queue`` agents of the queue, and the agents' loads when
-        ``prefetch_loads`` (set it when an agent capacity is configured: only then are loads read).
+        ``prefetch_loads`` (set it when ``AssignmentService.needs_loads`` is true: only then are loads read).
 
         ``dedup`` says when ``add_message`` looks for a duplicate. ``"check"``: at the call (one round trip),
         so it returns ``False`` for any stored duplicate, as the port says. ``"at_commit"``: only messages this
@@ -69,6 +69,11 @@ class RedisStore:
             commit_attempts=commit_attempts,
             token_ttl=60,
         )
+
+    @property
+    def prefetch_loads(self) -> bool:
+        """Whether the read of an incoming message brings the agents' loads along."""
+        return self._ctx.prefetch_loads
 
     def unit_of_work(self) -> RedisUnitOfWork:
         return RedisUnitOfWork(self._ctx)

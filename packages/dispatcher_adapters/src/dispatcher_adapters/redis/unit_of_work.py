@@ -27,7 +27,7 @@ from dispatcher_adapters.redis.presence import RedisPresence
 from dispatcher_adapters.redis.queue import RedisQueue
 from dispatcher_adapters.redis.session import Session, StoreContext
 from dispatcher_adapters.redis.slots import RedisSlotClaims
-from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, StoreError
+from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, InvalidInput, StoreError
 
 __all__ = ["RedisUnitOfWork"]
 
@@ -41,6 +41,7 @@ class RedisUnitOfWork:
         self._queue = RedisQueue(self._session)
         self._presence = RedisPresence(self._session)
         self._slots = RedisSlotClaims(self._session)
+        self._committed = False
 
     @property
     def conversations(self) -> RedisConversations:
@@ -74,6 +75,8 @@ class RedisUnitOfWork:
         await self.rollback()
 
     async def commit(self) -> None:
+        if self._committed:
+            raise InvalidInput("this unit of work has already committed")
         plan = CommitPlan()
         self._conversations.stage(plan)
         self._pending.stage(plan)
@@ -93,6 +96,7 @@ class RedisUnitOfWork:
         self._session.new_conversations.clear()
         self._session.presence_read.clear()
         self._session.prefetched.loads = None
+        self._committed = True
 
     async def _run(self, plan: CommitPlan) -> list[object]:
         """Send the commit script, again with the same token if the connection failed on the way."""

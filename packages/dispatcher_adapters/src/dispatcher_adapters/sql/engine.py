@@ -10,6 +10,8 @@ SQLite settings, applied on every new connection, and why:
 * ``busy_timeout`` - another *process* holding the write lock makes us wait (up to this many milliseconds)
   instead of failing at once; past it, the error becomes a retryable ``ConcurrencyConflict``.
 * ``foreign_keys=ON`` - SQLite does not check foreign keys unless asked, per connection.
+* the file's directory is created, if missing, just before the first connection (the app's default file lives
+  in the platform's data directory, which may not exist yet).
 * ``BEGIN IMMEDIATE`` for every transaction - takes the write lock at the start, so a read -> decide -> apply
   cycle can never be overtaken between its read and its write (a deferred transaction would fail on its
   first write with ``SQLITE_BUSY_SNAPSHOT``, which no busy timeout can wait out). Inside one process the store
@@ -18,6 +20,7 @@ SQLite settings, applied on every new connection, and why:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,7 +109,13 @@ def create_engine(
 
 def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     sync_engine = engine.sync_engine
-    in_memory = sync_engine.url.database in (None, "", ":memory:")
+    database = sync_engine.url.database
+    in_memory = database in (None, "", ":memory:")
+
+    @event.listens_for(sync_engine, "do_connect")
+    def _make_directory(*_args: Any) -> None:
+        if database and not in_memory and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

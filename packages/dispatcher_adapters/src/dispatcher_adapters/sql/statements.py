@@ -45,6 +45,7 @@ _m = messages.c
 _p = pending_messages.c
 _q = queue.c
 _pr = presence.c
+_s = slot_claims.c
 # max(position) + 1 over the whole queue: an alias, so that inside UPDATE dispatcher_queue it is not correlated
 # to the row being updated.
 _q_all = queue.alias("queue_all")
@@ -108,6 +109,7 @@ class Statements:
     update_conversation: Sql
     update_open_conversation: Sql
     pending_conversations: Sql
+    count_pending_conversations: Sql
     conversations_by_agent: Sql
     active_counts: Sql
     timeout_candidates: Sql
@@ -130,6 +132,7 @@ class Statements:
     presence_all: Sql
     presence_with_status: Sql
     insert_slot: Sql
+    delete_slot: Sql
     #: What ``LIMIT`` gets for "no limit": ``NULL`` on PostgreSQL, ``-1`` on SQLite.
     no_limit: int | None
     _lists: dict[tuple[str | None, bool, bool], Sql] = field(default_factory=dict)
@@ -193,6 +196,9 @@ class Statements:
                 conversation_columns.where(_c.status == OPEN, _c.agent_id.is_(None))
                 .order_by(*pending_order)
                 .limit(_b("limit"))
+            ),
+            count_pending_conversations=c(
+                sa.select(sa.func.count()).select_from(conversations).where(_c.status == OPEN, _c.agent_id.is_(None))
             ),
             conversations_by_agent=c(
                 conversation_columns.where(_c.status == OPEN, _c.agent_id == _b("agent_id")).order_by(
@@ -263,5 +269,6 @@ class Statements:
             presence_all=c(sa.select(presence).order_by(_pr.agent_id)),
             presence_with_status=c(sa.select(presence).where(_pr.status == _b("status")).order_by(_pr.agent_id)),
             insert_slot=c(_insert_ignoring_duplicates(name, slot_claims), _insert_columns(slot_claims)),
+            delete_slot=c(sa.delete(slot_claims).where(_s.job == _b("job"), _s.slot == _b("slot"))),
             no_limit=None if name == "postgresql" else -1,
         )

@@ -127,6 +127,8 @@ class Transaction:
 
     async def commit(self) -> None:
         driver = self._ready()
+        if self.committed:
+            raise InvalidInput("this unit of work has already committed")
         if self._failure is not None:
             # A statement failed: on PostgreSQL the transaction is aborted, and on either database committing
             # what did succeed would be a partial write. Refuse, roll back, report the same kind of failure.

@@ -1,4 +1,4 @@
-"""The WhatsApp Cloud API side: sending (DESIGN §3) and what builds on it.
+"""The WhatsApp Cloud API side: sending (docs/whatsapp-sender.md) and what builds on it.
 
 * :class:`CloudApiSender` - the ``MessageSender`` adapter over httpx (one request per send, errors
   classified by Graph code); :class:`ResilientSender` wraps it with retry, circuit breaker, per-recipient

@@ -5,7 +5,8 @@
     dispatcher db current [--url URL]
 
 The URL comes from ``--url``, else ``DISPATCHER_DATABASE_URL`` (environment, then ``.env``), else the embedded
-default ``sqlite+aiosqlite:///./dispatcher.sqlite3``. Exit status: 0 done, 1 database unreachable or failing,
+default: a SQLite file in the platform's data directory (``dispatcher_app.config.default_database_url``, the
+same as ``dispatcher serve``). Exit status: 0 done, 1 database unreachable or failing,
 2 bad input (unknown revision, a URL that is not SQLite or PostgreSQL). The password of a URL is never printed.
 """
 
@@ -22,11 +23,12 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 
 from dispatcher_adapters.sql import current_revision, downgrade, normalize_url, upgrade
+from dispatcher_app.config import default_database_url
 from dispatcher_core.errors import InvalidInput, StoreError
 
-__all__ = ["DEFAULT_DATABASE_URL", "register", "resolve_url"]
+__all__ = ["register", "resolve_url"]
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dispatcher.sqlite3"
+_DEFAULT_SHOWN = "a SQLite file in the platform's data directory, as for `dispatcher serve`"
 _ENV = "DISPATCHER_DATABASE_URL"
 
 
@@ -35,7 +37,7 @@ def resolve_url(explicit: str | None) -> str:
     if explicit:
         return explicit
     from_env = os.environ.get(_ENV) or dotenv_values(".env").get(_ENV)
-    return from_env or DEFAULT_DATABASE_URL
+    return from_env or default_database_url()
 
 
 def _shown(url: str) -> str:
@@ -91,10 +93,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "db",
         help="migrate the SQL database schema (SQLite or PostgreSQL)",
         description="Schema migrations of the SQL store. The URL is --url, else DISPATCHER_DATABASE_URL, else "
-        f"{DEFAULT_DATABASE_URL}.",
+        f"{_DEFAULT_SHOWN}.",
     )
     actions = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    url_help = f"database URL (default: ${_ENV}, else {DEFAULT_DATABASE_URL})"
+    url_help = f"database URL (default: ${_ENV}, else {_DEFAULT_SHOWN})"
 
     up = actions.add_parser("upgrade", help="migrate up (default: to the newest revision)")
     up.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")

@@ -18,6 +18,7 @@ from typing import Any
 
 from dispatcher_app.demo import CannotListen, DemoOptions, run_demo
 from dispatcher_core.errors import InvalidInput
+from dispatcher_core.types import RoutingPolicy
 
 __all__ = ["register"]
 
@@ -98,6 +99,12 @@ def register(commands: Any) -> None:
         default=defaults.capacity,
         help=f"most open conversations per agent, 0 = unlimited (default: {defaults.capacity})",
     )
+    parser.add_argument(
+        "--policy",
+        choices=[policy.value for policy in RoutingPolicy],
+        default=defaults.policy.value,
+        help=f"how the next agent is picked (default: {defaults.policy.value})",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the simulation's random choices")
     parser.add_argument(
         "--duration", type=_positive_number, default=None, help="stop by itself after this many seconds"
@@ -122,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             rate=args.rate,
             customers=args.customers,
             capacity=args.capacity,
+            policy=RoutingPolicy(args.policy),
             seed=args.seed,
             duration=args.duration,
             store=args.store,

@@ -1,4 +1,4 @@
-"""``dispatcher serve --host H --port P``: run the app of DESIGN §4 with uvicorn.
+"""``dispatcher serve --host H --port P``: run the app of docs/api.md with uvicorn.
 
 The configuration comes from the environment and a ``.env`` file (``docs/configuration.md``). Without its
 secrets the command refuses to start and names every missing or malformed variable (exit status 2), so a

@@ -27,6 +27,7 @@ from dispatcher_app.simulation import (
 )
 from dispatcher_core.errors import InvalidInput
 from dispatcher_core.settings import DispatcherSettings
+from dispatcher_core.types import RoutingPolicy
 
 __all__ = ["parse_duration", "register"]
 
@@ -155,6 +156,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--capacity", metavar="N", type=_number(int, 0), default=0, help="conversations per agent, 0 = unlimited"
     )
     rules.add_argument(
+        "--policy",
+        choices=[policy.value for policy in RoutingPolicy],
+        default=RoutingPolicy.ROUND_ROBIN.value,
+        help="how the next agent is picked (round_robin)",
+    )
+    rules.add_argument(
         "--response-timeout",
         metavar="DURATION",
         type=parse_duration,
@@ -203,6 +210,7 @@ def _config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Simula
     try:
         settings = DispatcherSettings(
             agent_capacity=args.capacity,
+            routing_policy=RoutingPolicy(args.policy),
             response_timeout=args.response_timeout,
             inactivity_timeout=args.inactivity_timeout,
             timeout_check_interval=args.timeout_check_interval,

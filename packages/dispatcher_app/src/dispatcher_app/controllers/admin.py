@@ -7,7 +7,6 @@ token gets 401 and nothing is read or changed.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -15,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dispatcher_app.auth import RESERVED_AGENT_PREFIX, bearer_token_matches
+from dispatcher_app.auth import bearer_token_matches
 from dispatcher_app.runtime import RuntimeHolder
 from dispatcher_app.serialization import conversation_payload, converter
 from dispatcher_app.stats import collect_stats
-from dispatcher_core import ConversationStatus, PresenceStatus, QueueService
+from dispatcher_core import ConversationStatus
 
 __all__ = ["admin_routes"]
 
@@ -64,32 +63,17 @@ class AdminController:
         """Agents head first with their position, then agents out of the queue who still hold work."""
         runtime = self._holder.get()
         capacity = runtime.config.dispatcher.agent_capacity
-        async with runtime.uow_factory() as uow:
-            positions = await QueueService(uow.queue, capacity).get_queue_positions()
-            presences = {p.agent_id: p for p in await uow.presence.list()}
-            loads = await uow.conversations.count_active_by_agent()
-        queued = {position.agent_id for position in positions}
-        others = sorted(
-            agent_id
-            for agent_id, presence in presences.items()
-            if agent_id not in queued
-            and not agent_id.startswith(RESERVED_AGENT_PREFIX)
-            and (presence.status is not PresenceStatus.OFFLINE or loads.get(agent_id))
-        )
-        rows = [(p.agent_id, p.position) for p in positions] + [(agent_id, None) for agent_id in others]
-        agents = []
-        for agent_id, position in rows:
-            presence = presences.get(agent_id)
-            agents.append(
-                {
-                    "agent_id": agent_id,
-                    "position": position,
-                    "status": PresenceStatus.ONLINE.value if presence is None else presence.status.value,
-                    "connections": 0 if presence is None else len(presence.connections),
-                    "active_conversations": loads.get(agent_id, 0),
-                    "capacity": capacity or None,
-                }
-            )
+        agents = [
+            {
+                "agent_id": entry.agent_id,
+                "position": entry.position,
+                "status": entry.status.value,
+                "connections": entry.connections,
+                "active_conversations": entry.active_conversations,
+                "capacity": entry.capacity or None,
+            }
+            for entry in await runtime.orchestrator.queries.queue()
+        ]
         return JSONResponse({"agents": agents, "capacity": capacity or None})
 
     async def distribute(self, request: Request) -> Response:
@@ -98,15 +82,15 @@ class AdminController:
 
     async def pending(self, request: Request) -> Response:
         """Pending conversations, oldest first, with how many messages each has waiting."""
-        async with self._holder.get().uow_factory() as uow:
-            conversations = await uow.conversations.list_pending()
-            waiting = Counter(item.conversation_id for item in await uow.pending.list())
+        queries = self._holder.get().orchestrator.queries
+        waiting = await queries.pending()
         return JSONResponse(
             {
                 "conversations": [
-                    {**conversation_payload(c), "pending_messages": waiting.get(c.id, 0)} for c in conversations
+                    {**conversation_payload(item.conversation), "pending_messages": item.pending_messages}
+                    for item in waiting
                 ],
-                "pending_messages": sum(waiting.values()),
+                "pending_messages": await queries.pending_messages(),
             }
         )
 

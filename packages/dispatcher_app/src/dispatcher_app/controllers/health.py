@@ -61,7 +61,7 @@ class HealthController:
         runtime = self._holder.get()
         try:
             async with runtime.uow_factory() as uow:
-                runtime.metrics.pending_conversations.set(len(await uow.conversations.list_pending()))
+                runtime.metrics.pending_conversations.set(await uow.conversations.count_pending())
                 runtime.metrics.pending_messages.set(await uow.pending.count())
                 runtime.metrics.queue_size.set(len(await uow.queue.list()))
         except Exception:  # metrics must render even when the store is down; readyz reports that

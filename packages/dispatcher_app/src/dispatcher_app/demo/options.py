@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Literal
 
 from dispatcher_app.config import AppConfig
-from dispatcher_core import DispatcherSettings
+from dispatcher_core import DispatcherSettings, RoutingPolicy
 from dispatcher_core.errors import InvalidInput
 
 __all__ = ["DemoOptions", "StoreChoice", "demo_config"]
@@ -36,6 +36,7 @@ class DemoOptions:
     customers: int = 30
     #: Most open conversations per agent (0 = unlimited); small so that pending conversations appear.
     capacity: int = 3
+    policy: RoutingPolicy = RoutingPolicy.ROUND_ROBIN
     seed: int | None = None
     #: Stop by itself after this many seconds (``None``: until Ctrl-C).
     duration: float | None = None
@@ -79,6 +80,7 @@ def demo_config(options: DemoOptions, database_url: str) -> AppConfig:
         database_url=database_url,
         dispatcher=DispatcherSettings(
             agent_capacity=options.capacity,
+            routing_policy=options.policy,
             response_timeout=options.response_timeout,
             inactivity_timeout=options.inactivity_timeout,
             timeout_check_interval=options.timeout_check_interval,

@@ -121,6 +121,7 @@ class SimulationConfig:
             "reply_delay_max": self.reply_delay_max,
             "close_rate": self.close_rate,
             "capacity": s.agent_capacity,
+            "routing_policy": s.routing_policy.value,
             "response_timeout_seconds": s.response_timeout.total_seconds(),
             "inactivity_timeout_seconds": s.inactivity_timeout.total_seconds(),
             "timeout_check_interval_seconds": s.timeout_check_interval.total_seconds(),

@@ -32,7 +32,7 @@ from dispatcher_core.orchestrator import DispatcherOrchestrator
 from dispatcher_core.services.scheduler import DispatcherScheduler
 from dispatcher_core.testing import ManualClock
 
-__all__ = ["EventObserver", "ProgressCallback", "SimulationResult", "run_simulation"]
+__all__ = ["EventObserver", "ProgressCallback", "SimulationResult", "run_simulation", "simulate"]
 
 EventObserver = Callable[[DomainEvent], Awaitable[None]]
 #: Called with the fraction of virtual time elapsed (0.0 to 1.0).
@@ -68,14 +68,30 @@ class SimulationResult:
     messages_delivered: int
 
 
+async def simulate(
+    config: SimulationConfig,
+    *,
+    observers: Iterable[EventObserver] = (),
+    progress: ProgressCallback | None = None,
+) -> SimulationResult:
+    """Run the whole simulation in the running event loop and return its figures; ``observers`` (coroutine
+    functions) see every event. Usable from async code: a notebook, a test, a service.
+
+    The run never waits on anything real (a virtual clock, in-memory stores), so it holds the loop for its
+    whole duration - a fraction of a second for a day of 1,000 messages; give a large run its own thread
+    (``await asyncio.to_thread(run_simulation, config)``) if the loop must stay responsive meanwhile."""
+    return await _Simulation(config, tuple(observers), progress).run()
+
+
 def run_simulation(
     config: SimulationConfig,
     *,
     observers: Iterable[EventObserver] = (),
     progress: ProgressCallback | None = None,
 ) -> SimulationResult:
-    """Run the whole simulation (its own event loop) and return its figures. ``observers`` see every event."""
-    return asyncio.run(_Simulation(config, tuple(observers), progress).run())
+    """:func:`simulate` for synchronous code: runs it in an event loop of its own (``asyncio.run``), so it
+    cannot be called from a running loop - await :func:`simulate` there."""
+    return asyncio.run(simulate(config, observers=observers, progress=progress))
 
 
 class _Simulation:
@@ -283,7 +299,7 @@ class _Simulation:
             for cid in self.conversation_ids:
                 conversation = await uow.conversations.get(cid)
                 open_conversations += conversation is not None and conversation.is_open
-            pending_conversations = len(await uow.conversations.list_pending())
+            pending_conversations = await uow.conversations.count_pending()
             pending_messages = await uow.pending.count()
         counts = self.counts
         return SimulationResult(

@@ -90,7 +90,8 @@ def render_text(result: SimulationResult) -> str:
         f"{cfg['customers']} customers over {cfg['hours']:g} h (from {cfg['start']})",
         f"  agents: {shifts}, absence rate {cfg['absence_rate']:g}, reloads {cfg['reload_rate']:g}/h; "
         f"replies after {cfg['reply_delay_min']:g}-{cfg['reply_delay_max']:g} min, close rate {cfg['close_rate']:g}",
-        f"  settings: capacity {capacity}, response timeout {_duration(cfg['response_timeout_seconds'])}, "
+        f"  settings: {cfg['routing_policy']}, capacity {capacity}, "
+        f"response timeout {_duration(cfg['response_timeout_seconds'])}, "
         f"inactivity {_duration(cfg['inactivity_timeout_seconds'])}, "
         f"checks every {_duration(cfg['timeout_check_interval_seconds'])}, "
         f"grace {_duration(cfg['disconnect_grace_seconds'])}, "

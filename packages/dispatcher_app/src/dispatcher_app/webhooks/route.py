@@ -1,4 +1,4 @@
-"""``GET`` and ``POST /webhooks/whatsapp`` (DESIGN §3 and §4).
+"""``GET`` and ``POST /webhooks/whatsapp`` (docs/api.md).
 
 The POST answers only after every message of the body is stored (I2: a 2xx means nothing is lost), so Meta
 retries - for days - whatever we could not store. Order of checks, each failing fast and storing nothing:

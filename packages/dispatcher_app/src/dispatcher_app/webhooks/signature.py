@@ -1,4 +1,4 @@
-"""``X-Hub-Signature-256``: HMAC-SHA256 of the raw request bytes with the app secret (DESIGN §3).
+"""``X-Hub-Signature-256``: HMAC-SHA256 of the raw request bytes with the app secret (docs/api.md).
 
 Checked over the bytes exactly as received, before any parsing, in constant time: re-serialising the JSON
 would change whitespace and escapes and break the signature.

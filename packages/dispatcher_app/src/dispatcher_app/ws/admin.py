@@ -1,4 +1,4 @@
-"""``/ws/admin?token=<DISPATCHER_ADMIN_TOKEN>``: every event, for dashboards (DESIGN §4).
+"""``/ws/admin?token=<DISPATCHER_ADMIN_TOKEN>``: every event, for dashboards (docs/api.md).
 
 The stream starts with a ``hello`` holding the queue as it is now, then carries every domain event seen by
 this instance (with Redis: by every instance), queue updates included, each numbered with a per-instance

@@ -1,4 +1,4 @@
-"""``/ws/agent?token=<JWT>``: an agent's live connection (DESIGN §4).
+"""``/ws/agent?token=<JWT>``: an agent's live connection (docs/api.md).
 
 Life of a socket:
 

@@ -3,7 +3,7 @@
 Why an outbox: events are produced by whoever committed (a webhook request, another socket, the scheduler)
 and must never wait for a slow client. Frames are queued without blocking; a client that lets its outbox
 fill up is disconnected (close code 1013) and resynchronises from the ``hello`` it gets when it reconnects,
-which is what DESIGN §4 promises for a gap in ``seq``.
+which is what docs/api.md promises for a gap in ``seq``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The WhatsApp sending side of the domain (second seed, DESIGN §3), standard library only.
+"""The WhatsApp sending side of the domain (second seed, docs/whatsapp-sender.md), standard library only.
 
 * Phase 1, templates: :class:`TemplateMessage` and its components, :class:`TemplateMessageValidator`,
   :class:`TemplateMessageBuilder` with :class:`HeaderComponentBuilder`, :class:`BodyComponentBuilder` and

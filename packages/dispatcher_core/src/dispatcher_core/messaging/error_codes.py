@@ -1,6 +1,6 @@
 """What a Graph API error means for the sender: try again, back off from that recipient, or give up.
 
-The table is DESIGN §3's. Retrying is only ever considered for errors where the message was certainly not
+The table is docs/whatsapp-sender.md's. Retrying is only ever considered for errors where the message was certainly not
 sent (the API answered with an error, or the request never reached it); a timeout is a different thing
 (:class:`~dispatcher_core.messaging.errors.SendOutcomeUnknown`) and is never retried.
 
@@ -43,7 +43,7 @@ class ErrorClass(enum.StrEnum):
         return self is ErrorClass.RETRYABLE
 
 
-#: Throttling and transient server-side failures (DESIGN §3).
+#: Throttling and transient server-side failures (docs/whatsapp-sender.md).
 RETRYABLE_CODES: frozenset[int] = frozenset({1, 2, 4, 17, 613, 80007, 130429, 131000, 131016, 131057, 133004})
 #: Pair rate limit: too many messages to the same recipient in a short time.
 RECIPIENT_BACKOFF_CODES: frozenset[int] = frozenset({131056})

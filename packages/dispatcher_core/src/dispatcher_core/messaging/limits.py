@@ -1,4 +1,4 @@
-"""Meta's limits on what we send, in one place (DESIGN §3).
+"""Meta's limits on what we send, in one place (docs/whatsapp-sender.md).
 
 They are template-definition limits on Meta's side (a template whose rendered header, body, footer or buttons
 break them is refused); we check them before anything is queued so the agent or the caller gets a precise

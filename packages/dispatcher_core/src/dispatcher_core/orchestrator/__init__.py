@@ -4,5 +4,20 @@ from dispatcher_core.orchestrator.dispatcher_orchestrator import (
     IncomingOutcome,
     TimeoutResult,
 )
+from dispatcher_core.orchestrator.queries import (
+    ConversationDetail,
+    DispatcherQueries,
+    PendingConversation,
+    QueueEntry,
+)
 
-__all__ = ["DispatcherOrchestrator", "DistributionResult", "IncomingOutcome", "TimeoutResult"]
+__all__ = [
+    "ConversationDetail",
+    "DispatcherOrchestrator",
+    "DispatcherQueries",
+    "DistributionResult",
+    "IncomingOutcome",
+    "PendingConversation",
+    "QueueEntry",
+    "TimeoutResult",
+]

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, assert_never
@@ -45,6 +45,7 @@ from dispatcher_core.events import (
     MessageReceived,
     QueueUpdated,
 )
+from dispatcher_core.orchestrator.queries import DispatcherQueries
 from dispatcher_core.ports import Clock, EventPublisher, UnitOfWork, UnitOfWorkFactory
 from dispatcher_core.services.assignment import AssignmentService
 from dispatcher_core.services.pending import PendingMessageService
@@ -113,9 +114,15 @@ class DispatcherOrchestrator:
         self._publisher = publisher
         self._clock = clock
         self._settings = settings or DispatcherSettings()
-        self._assignment = assignment or AssignmentService()
+        self._assignment = assignment or AssignmentService(self._settings.routing_policy, self._settings.agent_capacity)
         self._timeouts = timeout_policy or TimeoutPolicy(self._settings)
         self._new_id = new_id
+        self._queries = DispatcherQueries(uow_factory, self._settings.agent_capacity)
+
+    @property
+    def queries(self) -> DispatcherQueries:
+        """The read side, for a host application: queue, conversations, pending (:mod:`.queries`)."""
+        return self._queries
 
     # ------------------------------------------------------------------ incoming message (flow 6.1, rule 1)
 
@@ -133,10 +140,9 @@ class DispatcherOrchestrator:
                 now=now,
             )
             current_available = await self._current_agent_available(uow, conversation)
-            queue = self._queue(uow)
             next_agent = None
             if self._assignment.needs_next_agent(conversation, current_available):
-                next_agent = await queue.get_next_in_queue(await self._loads(uow))
+                next_agent = await self._next_agent(uow)
             decision = self._assignment.decide(existing, current_available, next_agent)
 
             message = Message(
@@ -313,17 +319,16 @@ class DispatcherOrchestrator:
             if not more:
                 break
         async with self._uow_factory() as uow:
-            still_pending = len(await uow.conversations.list_pending())
+            still_pending = await uow.conversations.count_pending()
         return DistributionResult(assigned=assigned, still_pending=still_pending)
 
     async def _distribute_batch(self, uow: UnitOfWork, events: Events) -> tuple[int, bool]:
         """Returns how many were assigned, and whether there may be more to do."""
         batch = await uow.conversations.list_pending(limit=_DRAIN_BATCH)
-        queue = self._queue(uow)
         now = self._clock.now()
         assigned = 0
         for conversation in batch:
-            next_agent = await queue.get_next_in_queue(await self._loads(uow))
+            next_agent = await self._next_agent(uow)
             decision = self._assignment.decide(conversation, False, next_agent)
             match decision:
                 case AssignNewAgent(agent_id=agent_id):
@@ -383,7 +388,7 @@ class DispatcherOrchestrator:
                 await uow.commit()
                 return "closed"
             case ReassignConversation(agent_id=previous):
-                next_other = await self._queue(uow).get_next_in_queue(await self._loads(uow), exclude={previous})
+                next_other = await self._next_agent(uow, exclude={previous})
                 available = await self._current_agent_available(uow, conversation)
                 decision = self._assignment.decide_reassignment(conversation, available, next_other)
                 match decision:
@@ -526,13 +531,22 @@ class DispatcherOrchestrator:
             return False
         return self._assignment.is_agent_available(await uow.presence.get(conversation.agent_id))
 
+    async def _next_agent(self, uow: UnitOfWork, exclude: Collection[str] = ()) -> str | None:
+        """Who the assignment service picks among the queued agents (rule 2), reading the loads only when
+        its pick depends on them (``AssignmentService.needs_loads``)."""
+        loads = await self._loads(uow)
+        return await self._queue(uow).get_next_in_queue(
+            lambda queued: self._assignment.pick_next_agent(queued, loads, exclude),
+            whole_queue=self._assignment.reads_whole_queue,
+        )
+
     async def _loads(self, uow: UnitOfWork) -> Mapping[str, int]:
-        if not self._settings.agent_capacity:
+        if not self._assignment.needs_loads:
             return {}
         return await uow.conversations.count_active_by_agent()
 
     def _queue(self, uow: UnitOfWork) -> QueueService:
-        return QueueService(uow.queue, self._settings.agent_capacity)
+        return QueueService(uow.queue)
 
     def _pending_service(self, uow: UnitOfWork) -> PendingMessageService:
         return PendingMessageService(uow.pending, self._new_id)

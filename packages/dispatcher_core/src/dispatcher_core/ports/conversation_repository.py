@@ -47,6 +47,11 @@ class ConversationRepository(Protocol):
         """Open conversations without an agent, oldest ``pending_since`` first (ties: oldest opened)."""
         ...
 
+    async def count_pending(self) -> int:
+        """How many conversations are pending (``len(list_pending())`` without reading them), this unit of
+        work's own writes included."""
+        ...
+
     async def list_by_agent(self, agent_id: str) -> Sequence[Conversation]:
         """Open conversations assigned to ``agent_id``, oldest assignment first."""
         ...

@@ -1,4 +1,4 @@
-"""Sending one outbound message to WhatsApp (DESIGN §3, "Outbound")."""
+"""Sending one outbound message to WhatsApp (docs/whatsapp-sender.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The outbox: every outbound message, persisted before it is attempted (DESIGN §3, "Outbound")."""
+"""The outbox: every outbound message, persisted before it is attempted (docs/whatsapp-sender.md)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from dispatcher_core.types.assignment_decision import (
     KeepCurrentAgent,
     Pending,
 )
+from dispatcher_core.types.routing_policy import RoutingPolicy
 from dispatcher_core.types.timeout_decision import (
     CloseConversation,
     NoTimeoutAction,
@@ -22,5 +23,6 @@ __all__ = [
     "NoTimeoutAction",
     "Pending",
     "ReassignConversation",
+    "RoutingPolicy",
     "TimeoutDecision",
 ]

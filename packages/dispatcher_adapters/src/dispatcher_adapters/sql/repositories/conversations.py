@@ -79,6 +79,10 @@ class SqlConversationRepository:
         rows = await self._tx.fetch(self._tx.statements.pending_conversations, {"limit": self._limit(limit)})
         return [conversation_from_row(row) for row in rows]
 
+    async def count_pending(self) -> int:
+        rows = await self._tx.fetch(self._tx.statements.count_pending_conversations)
+        return int(rows[0][0])
+
     async def list_by_agent(self, agent_id: str) -> Sequence[Conversation]:
         rows = await self._tx.fetch(self._tx.statements.conversations_by_agent, {"agent_id": agent_id})
         return [conversation_from_row(row) for row in rows]
@@ -106,7 +110,7 @@ class SqlConversationRepository:
         return [conversation_from_row(row) for row in rows]
 
     async def count_active_by_agent(self) -> Mapping[str, int]:
-        # Loads decide who is next when capacity is limited: read them under the queue's lock so that the
+        # Loads decide who is next (when AssignmentService.needs_loads): read them under the queue's lock so that the
         # decision and the rotation see the same state.
         await self._tx.lock_queue()
         rows = await self._tx.fetch(self._tx.statements.active_counts)

@@ -26,3 +26,6 @@ class SqlSlotClaims:
         if at.tzinfo is None or at.utcoffset() is None:
             raise InvalidInput(f"claimed_at must be a timezone-aware datetime, got {at!r}")
         return await self._tx.write(self._tx.statements.insert_slot, {"job": job, "slot": slot, "claimed_at": at}) == 1
+
+    async def unclaim(self, job: str, slot: str) -> bool:
+        return await self._tx.write(self._tx.statements.delete_slot, {"job": job, "slot": slot}) == 1

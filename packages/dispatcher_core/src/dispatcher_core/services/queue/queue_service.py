@@ -7,25 +7,28 @@ makes is part of the same atomic cycle.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from dispatcher_core.entities.queue_position import QueuePosition
 from dispatcher_core.errors import InvalidInput
 from dispatcher_core.ports import QueueRepository
 
-__all__ = ["QueueService"]
+__all__ = ["AgentPicker", "QueueService"]
 
 #: How many agents picking the next one reads first; more only when all of those are at capacity.
 _FIRST_READ = 8
 
 
-class QueueService:
-    __slots__ = ("_capacity", "_queue")
+#: Chooses the next agent among queued agents, head first (``AssignmentService.pick_next_agent`` with the
+#: loads bound), or ``None`` if none of them can take work.
+AgentPicker = Callable[[Sequence[str]], "str | None"]
 
-    def __init__(self, queue: QueueRepository, capacity: int = 0) -> None:
-        """``capacity`` is the most open conversations an agent may carry; 0 means unlimited."""
+
+class QueueService:
+    __slots__ = ("_queue",)
+
+    def __init__(self, queue: QueueRepository) -> None:
         self._queue = queue
-        self._capacity = capacity
 
     async def add_to_queue(self, user_id: str) -> bool:
         """An agent came online: they join at the end (rule 2). ``False`` if already queued."""
@@ -37,25 +40,22 @@ class QueueService:
         """An agent left: no new work for them. ``False`` if they were not queued."""
         return await self._queue.remove(user_id)
 
-    async def get_next_in_queue(
-        self, loads: Mapping[str, int] | None = None, exclude: Collection[str] = ()
-    ) -> str | None:
-        """The first agent from the head with spare capacity, or ``None``.
+    async def get_next_in_queue(self, pick: AgentPicker, *, whole_queue: bool = False) -> str | None:
+        """The agent ``pick`` chooses among the queued ones, or ``None``.
 
-        Agents at capacity (per ``loads``: open conversations per agent) and ``exclude``d agents are skipped
-        without being moved, so they keep their turn for when they can take work again.
+        The queue only supplies the candidates, head first; who is chosen is the assignment service's decision
+        (``pick``). With ``whole_queue`` every queued agent is offered at once; otherwise the head is read
+        first (8 agents) and further down the queue (8x more each time) only while ``pick`` finds nobody among
+        what was read, so the cost does not grow with the number of agents online.
         """
+        if whole_queue:
+            return pick(await self._queue.list())
         limit = _FIRST_READ
         while True:
             agents = await self._queue.head(limit)
-            for agent_id in agents:
-                if agent_id in exclude:
-                    continue
-                if self._capacity and (loads or {}).get(agent_id, 0) >= self._capacity:
-                    continue
-                return agent_id
-            if len(agents) < limit:
-                return None
+            chosen = pick(agents)
+            if chosen is not None or len(agents) < limit:
+                return chosen
             limit *= 8  # everyone read so far is busy or excluded: read further down the queue
 
     async def get_queue_positions(self) -> Sequence[QueuePosition]:

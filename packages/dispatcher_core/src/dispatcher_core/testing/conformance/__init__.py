@@ -9,15 +9,26 @@ Usage, in an adapter's test module::
             yield store.unit_of_work
             await store.close()
 
-An adapter is done when it passes the suite. Requires the ``testing`` extra (pytest, pytest-asyncio).
+An adapter is done when it passes the suite. Requires the ``testing`` extra (pytest, pytest-asyncio); the
+``dispatcher_core`` pytest plugin, registered by that install, turns on assertion rewriting for these modules
+(failures show the compared values) and registers the ``conformance`` marker. The tests carry their own
+``asyncio`` marker: no ``asyncio_mode`` setting is needed (in pytest-asyncio's default strict mode, declare an
+async ``uow_factory`` fixture with ``@pytest_asyncio.fixture``). See docs/testing.md for the per-port
+("my adapter for one port, yours for the rest") pattern.
 """
 
-from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance
-from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance
-from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance
-from dispatcher_core.testing.conformance.queue_repository import QueueRepositoryConformance
-from dispatcher_core.testing.conformance.slot_claims import SlotClaimsConformance
-from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConformance
+from dispatcher_core.testing._extra import require_testing_extra
+
+require_testing_extra("dispatcher_core.testing.conformance", "pytest", "pytest_asyncio")
+
+# The imports below need pytest (E402: they must follow the check above).
+
+from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance  # noqa: E402
+from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance  # noqa: E402
+from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance  # noqa: E402
+from dispatcher_core.testing.conformance.queue_repository import QueueRepositoryConformance  # noqa: E402
+from dispatcher_core.testing.conformance.slot_claims import SlotClaimsConformance  # noqa: E402
+from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConformance  # noqa: E402
 
 __all__ = [
     "ConversationRepositoryConformance",

@@ -12,10 +12,18 @@ from dispatcher_core.entities import Conversation, Message, MessageDirection, Pe
 from dispatcher_core.errors import ConcurrencyConflict
 from dispatcher_core.ports import UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["T0", "at", "conversation", "expect_conflict", "message", "pending", "write"]
+__all__ = ["T0", "ConformanceSuite", "at", "conversation", "expect_conflict", "message", "pending", "write"]
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
+
+
+class ConformanceSuite:
+    """Base of every suite class. Its tests carry the ``conformance`` marker (registered by the
+    ``dispatcher_core`` pytest plugin: ``pytest -m conformance`` runs only them) and pytest-asyncio's ``asyncio``
+    marker, so they run in pytest-asyncio's default strict mode as well as with ``asyncio_mode = "auto"``."""
+
+    pytestmark = [pytest.mark.conformance, pytest.mark.asyncio]  # noqa: RUF012  - the form pytest reads
 
 
 def at(minutes: float) -> datetime:

@@ -9,12 +9,26 @@ import pytest
 from dispatcher_core.entities import ConversationStatus
 from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, ConversationNotFound
 from dispatcher_core.ports import UnitOfWork, UnitOfWorkFactory
-from dispatcher_core.testing.conformance._support import at, conversation, expect_conflict, message, write
+from dispatcher_core.testing.conformance._support import (
+    ConformanceSuite,
+    at,
+    conversation,
+    expect_conflict,
+    message,
+    write,
+)
 
 __all__ = ["ConversationRepositoryConformance"]
 
 
-class ConversationRepositoryConformance:
+class ConversationRepositoryConformance(ConformanceSuite):
+    """:class:`~dispatcher_core.ports.ConversationRepository`: conversations read back equal (version 0 after
+    ``add``); a second open conversation per (business number, customer) is refused with
+    ``ConversationAlreadyOpen`` and closing frees the key (I1); ``save`` is a compare-and-set on ``version``;
+    ``add_message`` stores a (business number, WhatsApp id) once and returns ``False`` for a duplicate (I2);
+    the listings (pending oldest first, per agent, admin filters, timeout candidates) and the active-load
+    counts. Uses only ``uow.conversations``."""
+
     async def test_added_conversation_reads_back_equal_at_version_0(self, uow_factory: UnitOfWorkFactory) -> None:
         conv = replace(conversation("c1", agent="a1"), customer_name="Ada", oldest_unanswered_at=at(3))
         await write(uow_factory, lambda uow: uow.conversations.add(conv))
@@ -93,6 +107,34 @@ class ConversationRepositoryConformance:
             assert ids == [early.id, tie_older.id, tie_newer.id, late.id]
             assert [c.id for c in await uow.conversations.list_pending(limit=1)] == [early.id]
             assert [c.id for c in await uow.conversations.list_pending(limit=2)] == [early.id, tie_older.id]
+
+    async def test_count_pending_counts_what_list_pending_lists(self, uow_factory: UnitOfWorkFactory) -> None:
+        """Own writes included: an assignment, a release and a new pending conversation in the same unit of
+        work change the count at once; a rollback restores it."""
+        a, b = conversation("c1", pending_since=1), conversation("c2", pending_since=2)
+        held = conversation("c3", agent="a1")
+
+        async def add_all(uow: UnitOfWork) -> None:
+            await uow.conversations.add(a)
+            await uow.conversations.add(b)
+            await uow.conversations.add(held)
+
+        async with uow_factory() as uow:
+            assert await uow.conversations.count_pending() == 0
+        await write(uow_factory, add_all)
+        async with uow_factory() as uow:
+            assert await uow.conversations.count_pending() == 2
+            stored_a, stored_held = await uow.conversations.get(a.id), await uow.conversations.get(held.id)
+            assert stored_a is not None
+            assert stored_held is not None
+            await uow.conversations.save(stored_a.assign_to("a2", at(3)))
+            assert await uow.conversations.count_pending() == 1
+            await uow.conversations.save(stored_held.release(at(4)))
+            await uow.conversations.add(conversation("c4", pending_since=5))
+            assert await uow.conversations.count_pending() == 3
+            assert await uow.conversations.count_pending() == len(await uow.conversations.list_pending())
+        async with uow_factory() as uow:
+            assert await uow.conversations.count_pending() == 2
 
     async def test_pending_list_follows_assignment_and_release(self, uow_factory: UnitOfWorkFactory) -> None:
         a = conversation("c1", pending_since=1)

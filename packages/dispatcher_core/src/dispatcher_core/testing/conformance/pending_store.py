@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dispatcher_core.ports import UnitOfWork, UnitOfWorkFactory
-from dispatcher_core.testing.conformance._support import conversation, message, pending, write
+from dispatcher_core.testing.conformance._support import ConformanceSuite, conversation, message, pending, write
 
 __all__ = ["PendingStoreConformance"]
 
 
-class PendingStoreConformance:
+class PendingStoreConformance(ConformanceSuite):
+    """:class:`~dispatcher_core.ports.PendingStore`: pending messages list in arrival order (all, per
+    conversation, with a limit) and count; ``remove`` succeeds once only; uncommitted adds and removes are
+    discarded. Uses ``uow.pending`` (and ``uow.conversations`` to create the messages it refers to)."""
+
     async def test_pending_messages_keep_arrival_order(self, uow_factory: UnitOfWorkFactory) -> None:
         a, b = conversation("c1"), conversation("c2")
         items = []

@@ -6,12 +6,16 @@ from dataclasses import replace
 
 from dispatcher_core.entities import AgentPresence, PresenceStatus
 from dispatcher_core.ports import UnitOfWork, UnitOfWorkFactory
-from dispatcher_core.testing.conformance._support import at, expect_conflict, write
+from dispatcher_core.testing.conformance._support import ConformanceSuite, at, expect_conflict, write
 
 __all__ = ["PresenceRepositoryConformance"]
 
 
-class PresenceRepositoryConformance:
+class PresenceRepositoryConformance(ConformanceSuite):
+    """:class:`~dispatcher_core.ports.PresenceRepository`: presences (sockets, grace deadline) round-trip with
+    their version bumped by each save; saving a stale version is a ``ConcurrencyConflict`` that changes
+    nothing; ``list`` filters by status and orders by agent id. Uses only ``uow.presence``."""
+
     async def test_presence_round_trips_with_versions(self, uow_factory: UnitOfWorkFactory) -> None:
         online = AgentPresence.offline("a1", at(0)).connect("sock-1", at(1)).connect("sock-2", at(2))
         await write(uow_factory, lambda uow: uow.presence.save(online))

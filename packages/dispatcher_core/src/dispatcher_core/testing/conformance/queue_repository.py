@@ -6,7 +6,7 @@ import asyncio
 
 from dispatcher_core.errors import ConcurrencyConflict
 from dispatcher_core.ports import UnitOfWork, UnitOfWorkFactory
-from dispatcher_core.testing.conformance._support import write
+from dispatcher_core.testing.conformance._support import ConformanceSuite, write
 
 __all__ = ["QueueRepositoryConformance"]
 
@@ -16,7 +16,12 @@ async def _queue(uow_factory: UnitOfWorkFactory) -> list[str]:
         return list(await uow.queue.list())
 
 
-class QueueRepositoryConformance:
+class QueueRepositoryConformance(ConformanceSuite):
+    """:class:`~dispatcher_core.ports.QueueRepository`: ``add`` / ``remove`` / ``move_to_end`` keep the order
+    and say whether they changed anything; ``head(n)`` is the first ``n``; a rollback restores the exact order;
+    concurrent read-head-then-rotate cycles hand each head out once (fairness across instances, I4). Uses
+    only ``uow.queue``."""
+
     async def test_add_remove_move_keep_order(self, uow_factory: UnitOfWorkFactory) -> None:
         async def build(uow: UnitOfWork) -> None:
             assert await uow.queue.add("a1")

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from dispatcher_core.entities import AgentPresence
-from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen
+from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, InvalidInput
 from dispatcher_core.ports import UnitOfWork, UnitOfWorkFactory
-from dispatcher_core.testing.conformance._support import at, conversation, message, pending, write
+from dispatcher_core.testing.conformance._support import ConformanceSuite, at, conversation, message, pending, write
 
 __all__ = ["UnitOfWorkConformance"]
 
@@ -29,7 +29,13 @@ async def _snapshot(uow_factory: UnitOfWorkFactory) -> tuple[object, ...]:
         )
 
 
-class UnitOfWorkConformance:
+class UnitOfWorkConformance(ConformanceSuite):
+    """:class:`~dispatcher_core.ports.UnitOfWork` itself, across every port: nothing applies without
+    ``commit`` (leaving the block, an exception, ``rollback()``); ``rollback()`` discards the writes made so far
+    at once (a wrapper that forgets to delegate it fails); ``commit`` is once only (a wrapper that commits twice
+    fails); a failed unit of work leaves no partial write; concurrent read-modify-write cycles lose no update;
+    unique keys hold under concurrency (I1, I2); a unit of work reads its own writes."""
+
     async def test_nothing_is_applied_without_commit(self, uow_factory: UnitOfWorkFactory) -> None:
         before = await _snapshot(uow_factory)
         conv = conversation("c1")
@@ -61,6 +67,39 @@ class UnitOfWorkConformance:
         async with uow_factory() as uow:
             assert await uow.conversations.get(conv.id) == conv
             assert list(await uow.conversations.get_messages(conv.id)) == [msg]
+
+    async def test_rollback_discards_the_writes_made_so_far(self, uow_factory: UnitOfWorkFactory) -> None:
+        """``rollback()`` takes effect at once: the unit of work no longer reads what it wrote, goes on, and a
+        later ``commit`` applies only what came after. A wrapper that forgets to delegate ``rollback`` fails."""
+        dropped, kept = conversation("c1"), conversation("c2")
+        async with uow_factory() as uow:
+            await uow.conversations.add(dropped)
+            await uow.queue.add("a-dropped")
+            await uow.slots.claim("job", "dropped", at(0))
+            await uow.rollback()
+            assert await uow.conversations.get(dropped.id) is None
+            assert list(await uow.queue.list()) == []
+            await uow.conversations.add(kept)
+            await uow.queue.add("a-kept")
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.conversations.get(dropped.id) is None
+            assert await uow.conversations.get(kept.id) == kept
+            assert list(await uow.queue.list()) == ["a-kept"]
+            assert await uow.slots.claim("job", "dropped", at(0))
+
+    async def test_commit_is_once_only(self, uow_factory: UnitOfWorkFactory) -> None:
+        """A second ``commit`` of one unit of work raises ``InvalidInput`` and changes nothing: a unit of work is
+        one cycle. A wrapper that commits twice (in ``commit`` and again on exit, say) fails."""
+        conv = conversation("c1")
+        async with uow_factory() as uow:
+            await uow.conversations.add(conv)
+            await uow.commit()
+            with pytest.raises(InvalidInput):
+                await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.conversations.get(conv.id) == conv
+            assert len(await uow.conversations.list()) == 1
 
     async def test_a_failed_unit_of_work_leaves_no_partial_write(self, uow_factory: UnitOfWorkFactory) -> None:
         existing = conversation("c1")
