@@ -1,14 +1,23 @@
-"""Tokens in query strings never reach the logs of `dispatcher serve`."""
+"""Tokens in query strings never reach the logs of `dispatcher serve`; JSON lines when asked."""
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import logging.config
+from typing import Any
 
 import pytest
 
-from dispatcher_app.logs import RedactSecrets, redact, uvicorn_log_config
+from dispatcher_app.logs import (
+    CorrelationFilter,
+    JsonFormatter,
+    RedactSecrets,
+    configure_logging,
+    redact,
+    uvicorn_log_config,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,3 +55,59 @@ def test_uvicorn_handlers_redact_access_and_websocket_lines() -> None:
     assert "eyJhbGciOi" not in written
     assert "the-verify-token" not in written
     assert written.count("<redacted>") == 2
+
+
+def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_uvicorn_json_config_formats_every_handler_as_json() -> None:
+    config = uvicorn_log_config("json")
+    assert all(f["()"].endswith("JsonFormatter") for f in config["formatters"].values())
+    assert all({"redact_secrets", "correlation"} <= set(h["filters"]) for h in config["handlers"].values())
+    logging.config.dictConfig(config)  # the configuration is valid as uvicorn will apply it
+
+
+def test_json_lines_redact_tokens_and_carry_exceptions() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecrets())
+    handler.addFilter(CorrelationFilter())
+    logger = logging.getLogger("test.json_lines")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("GET %s", "/ws/agent?token=eyJhbGciOi.secret.sig")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    first, second = parsed(stream)
+    assert first["message"] == "GET /ws/agent?token=<redacted>"
+    assert "correlation_id" not in first
+    assert second["level"] == "error"
+    assert "ValueError: boom" in second["exc_info"]
+    assert "eyJhbGciOi" not in stream.getvalue()
+
+
+def test_configure_logging_installs_one_json_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    try:
+        configure_logging("info", "json")
+        configure_logging("info", "json")
+        installed = [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]
+        assert len(installed) == 1
+        logging.getLogger("test.configure").info("hello %s", "there")
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        assert line["message"] == "hello there"
+        assert line["level"] == "info"
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)

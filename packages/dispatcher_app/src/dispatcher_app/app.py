@@ -23,6 +23,7 @@ from dispatcher_app.config import AppConfig
 from dispatcher_app.container import Overrides, open_runtime
 from dispatcher_app.controllers import admin_routes, health_routes
 from dispatcher_app.dashboard import dashboard_routes
+from dispatcher_app.logs import CorrelationMiddleware
 from dispatcher_app.metrics import AppMetrics, LatencyMiddleware
 from dispatcher_app.replies import ReplySender, StatusHandler
 from dispatcher_app.runtime import NotStarted, Runtime, RuntimeHolder, StatsSource
@@ -94,7 +95,7 @@ def create_app(
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(LatencyMiddleware, metrics=metrics)],
+        middleware=[Middleware(CorrelationMiddleware), Middleware(LatencyMiddleware, metrics=metrics)],
         lifespan=lifespan,
         exception_handlers={
             NotStarted: _not_started,

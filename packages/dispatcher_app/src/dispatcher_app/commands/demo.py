@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import math
 import sys
 from typing import Any
 
+from dispatcher_app.commands import add_log_format_option
 from dispatcher_app.demo import CannotListen, DemoOptions, run_demo
+from dispatcher_app.logs import configure_logging
 from dispatcher_core.errors import InvalidInput
 from dispatcher_core.types import RoutingPolicy
 
@@ -109,6 +110,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--duration", type=_positive_number, default=None, help="stop by itself after this many seconds"
     )
+    add_log_format_option(parser)
     parser.add_argument(
         "--store",
         choices=["sqlite", "memory"],
@@ -137,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"dispatcher demo: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("warning", args.log_format)
     try:
         asyncio.run(run_demo(options))
     except CannotListen as exc:

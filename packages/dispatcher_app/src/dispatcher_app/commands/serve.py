@@ -8,15 +8,15 @@ deployment never runs with a webhook anyone can post to.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
 import uvicorn
 
 from dispatcher_app.app import create_app
+from dispatcher_app.commands import add_log_format_option
 from dispatcher_app.config import ConfigError, load_config
-from dispatcher_app.logs import uvicorn_log_config
+from dispatcher_app.logs import configure_logging, uvicorn_log_config
 
 __all__ = ["register"]
 
@@ -43,6 +43,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help="(default: info)"
     )
+    add_log_format_option(parser)
     parser.add_argument(
         "--proxy-headers",
         action="store_true",
@@ -61,13 +62,13 @@ def run(args: argparse.Namespace) -> int:
                 "set them in the environment or in " + args.env_file + " (see docs/configuration.md)", file=sys.stderr
             )
         return 2
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     uvicorn.run(
         create_app(config),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        log_config=uvicorn_log_config(),
+        log_config=uvicorn_log_config(args.log_format),
         ws="websockets-sansio",
         ws_max_size=_WS_MAX_SIZE,
         proxy_headers=args.proxy_headers,

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from dispatcher_app.serialization import JSON, dumps
 from dispatcher_app.ws.connection import AgentConnection, SocketConnection
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["EventRouter"]
 
@@ -86,6 +89,7 @@ class EventRouter:
         if not sockets:
             return
         text = dumps({**payload, "seq": seq})
+        _log.debug("frame %s seq %d to %d socket(s) of agent %s", payload.get("type"), seq, len(sockets), agent_id)
         for connection in tuple(sockets.values()):
             connection.deliver(seq, text)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -61,6 +62,8 @@ from dispatcher_core.types import (
     Pending,
     ReassignConversation,
 )
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["DispatcherOrchestrator", "DistributionResult", "IncomingOutcome", "TimeoutResult"]
 
@@ -187,6 +190,7 @@ class DispatcherOrchestrator:
                 case _:
                     assert_never(decision)
             await uow.commit()
+            _log.debug("message %s: %s in conversation %s", incoming.external_id, decision.type, conversation.id)
             return IncomingOutcome(duplicate=False, conversation_id=conversation.id, decision=decision)
 
         return await self._run(cycle)
