@@ -82,7 +82,7 @@ class FakeGraph:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v21.0"
+        return f"http://127.0.0.1:{self.port}/v27.0"
 
     def then(self, *faults: Fault) -> None:
         """Answer the next requests with these faults, in order, then go back to normal."""

@@ -45,7 +45,7 @@ async def test_a_text_send_is_a_correct_cloud_api_request(sender: CloudApiSender
     receipt = await sender.send(text_message())
     assert receipt.wamid == "wamid.fake.1"
     (request,) = fake_graph.requests
-    assert request.path == f"/v21.0/{PHONE_NUMBER_ID}/messages"
+    assert request.path == f"/v27.0/{PHONE_NUMBER_ID}/messages"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.headers["content-type"] == "application/json"
     assert request.body == {

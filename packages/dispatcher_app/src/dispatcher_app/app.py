@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from dispatcher_adapters.whatsapp.graph_versions import version_warning
 from dispatcher_app.config import AppConfig
 from dispatcher_app.container import Overrides, open_runtime
 from dispatcher_app.controllers import admin_routes, health_routes
@@ -122,6 +123,9 @@ async def _running(runtime: Runtime) -> AsyncIterator[None]:
         )
     else:
         _log.info("replies are sent through the WhatsApp Cloud API at %s", config.whatsapp.messages_url)
+        retiring = version_warning(config.whatsapp.api_version, runtime.clock.now().date())
+        if retiring is not None:
+            _log.warning("%s", retiring)
     loop = asyncio.create_task(runtime.runner.run(), name="dispatcher-background")
     try:
         yield
