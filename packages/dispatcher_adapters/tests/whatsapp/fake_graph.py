@@ -5,6 +5,11 @@ A small Starlette app run by uvicorn on a free port inside the test's event loop
 scripted fault, or with the standing failure mode, or with a Cloud API success carrying a fresh wamid.
 ``hang`` answers only when released (at the latest when the server stops), so a client timeout is a real
 timeout and the server still shuts down promptly.
+
+``GET .../{waba-id}/message_templates`` serves :attr:`FakeGraph.templates` in pages of ``limit`` with
+``paging.cursors.after``, and a ``paging.next`` link that carries the access token in its query string, as
+Graph's do (a client that followed or logged it would leak the token). :attr:`FakeGraph.templates_fault`
+answers every template request with that fault instead.
 """
 
 from __future__ import annotations
@@ -73,6 +78,9 @@ class FakeGraph:
     _standing: Fault | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     port: int = 0
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    templates_fault: Fault | None = None
+    reads: list[ReceivedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._release = asyncio.Event()
@@ -119,8 +127,34 @@ class FakeGraph:
             return PlainTextResponse(fault.text, status_code=fault.status)
         return JSONResponse(fault.body, status_code=fault.status)
 
+    async def _message_templates(self, request: Request) -> Response:
+        self.reads.append(ReceivedRequest(str(request.url), dict(request.headers), dict(request.query_params)))
+        if self.templates_fault is not None:
+            fault = self.templates_fault
+            if fault.text is not None:
+                return PlainTextResponse(fault.text, status_code=fault.status)
+            return JSONResponse(fault.body, status_code=fault.status)
+        limit = int(request.query_params.get("limit", "25"))
+        start = int(request.query_params.get("after", "0"))
+        page = self.templates[start : start + limit]
+        body: dict[str, Any] = {
+            "data": page,
+            "paging": {"cursors": {"before": str(start), "after": str(start + limit)}},
+        }
+        if start + limit < len(self.templates):
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            body["paging"]["next"] = (
+                f"{request.url.remove_query_params('after')}&access_token={token}&after={start + limit}"
+            )
+        return JSONResponse(body)
+
     async def start(self) -> None:
-        app = Starlette(routes=[Route("/{version}/{number}/messages", self._messages, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/{version}/{number}/messages", self._messages, methods=["POST"]),
+                Route("/{version}/{waba}/message_templates", self._message_templates, methods=["GET"]),
+            ]
+        )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self._socket = sock

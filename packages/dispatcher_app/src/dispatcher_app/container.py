@@ -11,6 +11,8 @@ dependency-injector's providers are dynamically typed; that weakness stays in th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -23,8 +25,8 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
-from dispatcher_adapters.memory import MemoryStore, SystemClock
-from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore
+from dispatcher_adapters.memory import MemoryStore, MemoryTemplateCatalogue, SystemClock
+from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore, RedisTemplateCatalogue
 from dispatcher_adapters.sql import SqlStore
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig
@@ -38,7 +40,7 @@ from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
-from dispatcher_core.ports import Clock, UnitOfWorkFactory
+from dispatcher_core.ports import Clock, TemplateCatalogue, UnitOfWorkFactory
 
 __all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
 
@@ -148,6 +150,22 @@ def _sending_kind(config: AppConfig) -> str:
     return "offline" if config.whatsapp is None else "cloud"
 
 
+def _catalogue_kind(config: AppConfig) -> str:
+    """Where the approved-template catalogue lives: the store's kind, or ``none`` without
+    ``WHATSAPP_BUSINESS_ACCOUNT_ID`` (no sync, no catalogue check)."""
+    if config.whatsapp is None or config.whatsapp.business_account_id is None:
+        return "none"
+    return config.store_kind.value
+
+
+def _sql_templates(store: SqlStore) -> TemplateCatalogue:
+    return store.template_catalogue()
+
+
+def _redis_templates(client: Redis, config: AppConfig) -> TemplateCatalogue:
+    return RedisTemplateCatalogue(client, prefix=config.redis_prefix)
+
+
 async def _whatsapp_sending(
     config: AppConfig,
     *,
@@ -156,9 +174,11 @@ async def _whatsapp_sending(
     orchestrator: DispatcherOrchestrator,
     metrics: AppMetrics,
     listeners: list[EventListener],
+    catalogue: TemplateCatalogue | None = None,
 ) -> AsyncIterator[WhatsAppSending]:
     """The Cloud API sender with the in-memory outbox (per instance: see docs/configuration.md). Its metrics
-    live on a registry of their own, exposed through the app's for as long as the sender lives."""
+    live on a registry of their own, exposed through the app's for as long as the sender lives. With a
+    template catalogue, it is synced at start and every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL`` meanwhile."""
     settings = config.whatsapp
     if settings is None:  # the selector only builds this when configured
         raise RuntimeError("WhatsApp sending is not configured")
@@ -170,13 +190,23 @@ async def _whatsapp_sending(
         uow_factory=uow_factory,
         orchestrator=orchestrator,
         registry=registry,
+        catalogue=catalogue,
     )
     collector = RegistryCollector(registry)
     metrics.registry.register(collector)
     listeners.append(sending.analytics.on_domain_event)
+    sync = (
+        asyncio.create_task(sending.templates.run(settings.template_sync_interval), name="whatsapp-template-sync-loop")
+        if sending.templates is not None
+        else None
+    )
     try:
         yield sending
     finally:
+        if sync is not None:
+            sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sync
         listeners.remove(sending.analytics.on_domain_event)
         metrics.registry.unregister(collector)
         await sending.aclose()
@@ -243,6 +273,14 @@ class DispatcherContainer(containers.DeclarativeContainer):
         ttl=providers.Callable(lambda config: config.presence_ttl, config),
     )
     sending_kind = providers.Callable(_sending_kind, config)
+    template_catalogue = providers.Selector(
+        providers.Callable(_catalogue_kind, config),
+        none=providers.Object(None),
+        memory=providers.Singleton(MemoryTemplateCatalogue),
+        sqlite=providers.Callable(_sql_templates, store),
+        postgresql=providers.Callable(_sql_templates, store),
+        redis=providers.Singleton(_redis_templates, store_client, config),
+    )
     whatsapp = providers.Selector(
         sending_kind,
         cloud=providers.Resource(
@@ -253,6 +291,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
             orchestrator=orchestrator,
             metrics=metrics,
             listeners=event_listeners,
+            catalogue=template_catalogue,
         ),
         offline=providers.Object(None),
     )

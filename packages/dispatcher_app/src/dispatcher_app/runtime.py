@@ -35,11 +35,15 @@ StatsSource = Callable[[], Awaitable[dict[str, Any]]]
 class SendingHooks:
     """What the app calls on the WhatsApp sender besides replies and statuses (``None`` when sending is not
     configured): ``record_inbound`` for each accepted customer message, ``recover`` at start-up and
-    periodically (the outbox's stuck messages), ``stats`` for ``/admin/stats`` sections over [start, end)."""
+    periodically (the outbox's stuck messages), ``stats`` for ``/admin/stats`` sections over [start, end),
+    ``on_webhook`` with every signed webhook body (template status updates), ``templates`` for
+    ``/admin/templates`` (the approved-template catalogue, when one is kept)."""
 
     record_inbound: Callable[[], None]
     recover: Callable[[], Awaitable[object]]
     stats: Callable[[datetime, datetime], Awaitable[dict[str, Any]]]
+    on_webhook: Callable[[object], Awaitable[object]] | None = None
+    templates: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
 
 
 class NotStarted(RuntimeError):

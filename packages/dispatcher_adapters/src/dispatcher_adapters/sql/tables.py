@@ -36,6 +36,7 @@ __all__ = [
     "presence",
     "queue",
     "slot_claims",
+    "whatsapp_templates",
 ]
 
 #: ``status = 'open'`` with the literal inlined, so the planner can match the partial indexes.
@@ -193,4 +194,16 @@ slot_claims = sa.Table(
     sa.Column("job", sa.String, primary_key=True),
     sa.Column("slot", sa.String, primary_key=True),
     sa.Column("claimed_at", UtcDateTime, nullable=False),
+)
+
+#: The approved-template catalogue (``TemplateCatalogue``): status and time apart from the definition document,
+#: so a status webhook is one conditional UPDATE.
+whatsapp_templates = sa.Table(
+    "dispatcher_whatsapp_templates",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("language", sa.String, primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),
 )

@@ -11,6 +11,10 @@ adapter, the clock, the registry and the orchestrator). The app then:
   ``await sending.analytics.report(start, end)``;
 * exposes ``sending.metrics.registry`` on ``/metrics``;
 * runs ``await sending.delivery.recover()`` at start-up (and, say, every few minutes);
+* when ``WHATSAPP_BUSINESS_ACCOUNT_ID`` is set and a catalogue is given: runs ``sending.templates.run(interval)``
+  for its lifetime (a sync at start, then every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL``) and hands each webhook
+  body to ``await sending.templates.handle_webhook(body)``; template sends are then checked against the
+  catalogue before they are queued;
 * calls ``await sending.aclose()`` at shutdown.
 """
 
@@ -33,11 +37,14 @@ from dispatcher_adapters.whatsapp.reply import ReplyService
 from dispatcher_adapters.whatsapp.resilient_sender import ResilientSender, Sleeper
 from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
 from dispatcher_adapters.whatsapp.status_webhook import StatusWebhookHandler
+from dispatcher_adapters.whatsapp.templates import TemplateSync
 from dispatcher_core.messaging.command_bus import CommandBus
 from dispatcher_core.messaging.event_dispatcher import EventDispatcher
+from dispatcher_core.messaging.template_check import TemplateCatalogueCheck
 from dispatcher_core.orchestrator import DispatcherOrchestrator
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.outbox_repository import OutboxRepository
+from dispatcher_core.ports.template_catalogue import TemplateCatalogue
 from dispatcher_core.ports.unit_of_work import UnitOfWorkFactory
 
 __all__ = ["WhatsAppSending"]
@@ -56,10 +63,23 @@ class WhatsAppSending:
         sleep: Sleeper = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
         random_source: Callable[[], float] | None = None,
+        catalogue: TemplateCatalogue | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = WhatsAppMetrics(registry)
         self.cloud_api = CloudApiSender.from_settings(settings, transport=transport)
+        #: Graph reads (template list, media): a client of their own, with the same timeout.
+        self.graph = httpx.AsyncClient(timeout=settings.request_timeout.total_seconds(), transport=transport)
+        self.templates: TemplateSync | None = None
+        if catalogue is not None and settings.business_account_id is not None:
+            self.templates = TemplateSync(
+                self.graph,
+                access_token=settings.access_token,
+                base_url=settings.api_base_url,
+                business_account_id=settings.business_account_id,
+                catalogue=catalogue,
+                clock=clock,
+            )
         self.sender = ResilientSender.from_settings(
             self.cloud_api, settings, clock=clock, sleep=sleep, metrics=self.metrics, random_source=random_source
         )
@@ -72,6 +92,7 @@ class WhatsAppSending:
             events=self.events,
             clock=clock,
             default_number_id=settings.phone_number_id,
+            template_check=TemplateCatalogueCheck(self.templates.catalogue) if self.templates is not None else None,
         )
         self.delivery.register(self.bus)
         self.bulk = BulkSender(self.delivery, clock=clock, concurrency=settings.bulk_concurrency, sleep=sleep)
@@ -85,7 +106,10 @@ class WhatsAppSending:
         """Stop bulk jobs (their unsent messages stay queued for recovery) and close the HTTP client."""
         try:
             await self.bulk.aclose()
+            if self.templates is not None:
+                await self.templates.aclose()
         finally:
+            await self.graph.aclose()
             await self.cloud_api.aclose()
 
     async def __aenter__(self) -> Self:
