@@ -24,6 +24,7 @@ from dispatcher_app.config import AppConfig
 from dispatcher_app.container import Overrides, open_runtime
 from dispatcher_app.controllers import admin_routes, health_routes
 from dispatcher_app.dashboard import dashboard_routes
+from dispatcher_app.media import media_routes
 from dispatcher_app.metrics import AppMetrics, LatencyMiddleware
 from dispatcher_app.replies import ReplySender, StatusHandler
 from dispatcher_app.runtime import NotStarted, Runtime, RuntimeHolder, StatsSource
@@ -76,6 +77,7 @@ def create_app(
         Route("/webhooks/whatsapp", webhook.receive, methods=["POST"]),
         *health_routes(holder),
         *admin_routes(holder),
+        *media_routes(holder),
         WebSocketRoute("/ws/agent", AgentSocket(holder).handle),
         WebSocketRoute("/ws/admin", AdminSocket(holder).handle),
         *dashboard_routes(),

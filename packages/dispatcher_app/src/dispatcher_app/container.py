@@ -24,9 +24,15 @@ from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from dispatcher_adapters.memory import MemoryMediaIndex, MemoryStore, MemoryTemplateCatalogue, SystemClock
 from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
-from dispatcher_adapters.memory import MemoryStore, MemoryTemplateCatalogue, SystemClock
-from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore, RedisTemplateCatalogue
+from dispatcher_adapters.redis import (
+    RedisEventPublisher,
+    RedisEventSubscriber,
+    RedisMediaIndex,
+    RedisStore,
+    RedisTemplateCatalogue,
+)
 from dispatcher_adapters.sql import SqlStore
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig
@@ -40,7 +46,7 @@ from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
-from dispatcher_core.ports import Clock, TemplateCatalogue, UnitOfWorkFactory
+from dispatcher_core.ports import Clock, MediaIndex, TemplateCatalogue, UnitOfWorkFactory
 
 __all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
 
@@ -158,6 +164,19 @@ def _catalogue_kind(config: AppConfig) -> str:
     return config.store_kind.value
 
 
+def _media_kind(config: AppConfig) -> str:
+    """Where customers' media ids are recorded: the store's kind, or ``none`` without WhatsApp sending."""
+    return "none" if config.whatsapp is None else config.store_kind.value
+
+
+def _sql_media(store: SqlStore) -> MediaIndex:
+    return store.media_index()
+
+
+def _redis_media(client: Redis, config: AppConfig) -> MediaIndex:
+    return RedisMediaIndex(client, prefix=config.redis_prefix)
+
+
 def _sql_templates(store: SqlStore) -> TemplateCatalogue:
     return store.template_catalogue()
 
@@ -175,6 +194,7 @@ async def _whatsapp_sending(
     metrics: AppMetrics,
     listeners: list[EventListener],
     catalogue: TemplateCatalogue | None = None,
+    media_index: MediaIndex | None = None,
 ) -> AsyncIterator[WhatsAppSending]:
     """The Cloud API sender with the in-memory outbox (per instance: see docs/configuration.md). Its metrics
     live on a registry of their own, exposed through the app's for as long as the sender lives. With a
@@ -191,6 +211,7 @@ async def _whatsapp_sending(
         orchestrator=orchestrator,
         registry=registry,
         catalogue=catalogue,
+        media_index=media_index,
     )
     collector = RegistryCollector(registry)
     metrics.registry.register(collector)
@@ -281,6 +302,14 @@ class DispatcherContainer(containers.DeclarativeContainer):
         postgresql=providers.Callable(_sql_templates, store),
         redis=providers.Singleton(_redis_templates, store_client, config),
     )
+    media_index = providers.Selector(
+        providers.Callable(_media_kind, config),
+        none=providers.Object(None),
+        memory=providers.Singleton(MemoryMediaIndex),
+        sqlite=providers.Callable(_sql_media, store),
+        postgresql=providers.Callable(_sql_media, store),
+        redis=providers.Singleton(_redis_media, store_client, config),
+    )
     whatsapp = providers.Selector(
         sending_kind,
         cloud=providers.Resource(
@@ -292,6 +321,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
             metrics=metrics,
             listeners=event_listeners,
             catalogue=template_catalogue,
+            media_index=media_index,
         ),
         offline=providers.Object(None),
     )

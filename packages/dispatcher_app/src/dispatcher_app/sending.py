@@ -28,7 +28,7 @@ from dispatcher_adapters.whatsapp.payloads import StatusUpdate as CloudStatus
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_adapters.whatsapp.templates import definitions_summary
 from dispatcher_app.replies import AgentNotifier, ReplyReceipt, ReplyRejected, ReplyRequest
-from dispatcher_app.runtime import SendingHooks
+from dispatcher_app.runtime import MediaAccess, SendingHooks
 from dispatcher_app.serialization import JSON
 from dispatcher_app.webhooks.parser import StatusUpdate
 from dispatcher_core.messaging.error_codes import GraphError
@@ -190,6 +190,7 @@ def sending_hooks(sending: WhatsAppSending) -> SendingHooks:
         record_inbound=sending.analytics.record_inbound,
         recover=recover,
         stats=stats,
-        on_webhook=templates.handle_webhook if templates is not None else None,
+        on_webhook=sending.handle_webhook,
         templates=catalogue if templates is not None else None,
+        media=MediaAccess(find=index.get, open=sending.media.open) if (index := sending.media_index) else None,
     )

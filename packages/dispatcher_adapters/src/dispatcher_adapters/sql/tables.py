@@ -36,6 +36,7 @@ __all__ = [
     "presence",
     "queue",
     "slot_claims",
+    "whatsapp_media",
     "whatsapp_templates",
 ]
 
@@ -206,4 +207,20 @@ whatsapp_templates = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("definition", sa.Text, nullable=False),
+)
+
+#: The media ids customers' messages announced (``MediaIndex``): the first record of a media id wins.
+whatsapp_media = sa.Table(
+    "dispatcher_whatsapp_media",
+    metadata,
+    sa.Column("media_id", sa.String, primary_key=True),
+    sa.Column("business_number_id", sa.String, nullable=False),
+    sa.Column("customer_id", sa.String, nullable=False),
+    sa.Column("external_id", sa.String, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("mime_type", sa.String, nullable=True),
+    sa.Column("sha256", sa.String, nullable=True),
+    sa.Column("caption", sa.Text, nullable=True),
+    sa.Column("filename", sa.String, nullable=True),
 )

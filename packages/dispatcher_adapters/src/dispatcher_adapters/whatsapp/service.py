@@ -15,6 +15,9 @@ adapter, the clock, the registry and the orchestrator). The app then:
   for its lifetime (a sync at start, then every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL``) and hands each webhook
   body to ``await sending.templates.handle_webhook(body)``; template sends are then checked against the
   catalogue before they are queued;
+* hands each webhook body to ``await sending.handle_webhook(body)`` (template status updates, and the media
+  ids of customers' media messages recorded in ``media_index`` when one is given), and serves agents' media
+  downloads with ``sending.media.open(media_id)`` (:class:`~.media.MediaDownloads`);
 * calls ``await sending.aclose()`` at shutdown.
 """
 
@@ -32,6 +35,7 @@ from dispatcher_adapters.whatsapp.analytics import WhatsAppAnalytics
 from dispatcher_adapters.whatsapp.bulk import BulkSender
 from dispatcher_adapters.whatsapp.cloud_api import CloudApiSender
 from dispatcher_adapters.whatsapp.delivery import OutboxDelivery
+from dispatcher_adapters.whatsapp.media import MediaDownloads, parse_inbound_media
 from dispatcher_adapters.whatsapp.metrics import WhatsAppMetrics
 from dispatcher_adapters.whatsapp.reply import ReplyService
 from dispatcher_adapters.whatsapp.resilient_sender import ResilientSender, Sleeper
@@ -43,6 +47,7 @@ from dispatcher_core.messaging.event_dispatcher import EventDispatcher
 from dispatcher_core.messaging.template_check import TemplateCatalogueCheck
 from dispatcher_core.orchestrator import DispatcherOrchestrator
 from dispatcher_core.ports.clock import Clock
+from dispatcher_core.ports.media_index import MediaIndex
 from dispatcher_core.ports.outbox_repository import OutboxRepository
 from dispatcher_core.ports.template_catalogue import TemplateCatalogue
 from dispatcher_core.ports.unit_of_work import UnitOfWorkFactory
@@ -64,12 +69,18 @@ class WhatsAppSending:
         transport: httpx.AsyncBaseTransport | None = None,
         random_source: Callable[[], float] | None = None,
         catalogue: TemplateCatalogue | None = None,
+        media_index: MediaIndex | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = WhatsAppMetrics(registry)
         self.cloud_api = CloudApiSender.from_settings(settings, transport=transport)
         #: Graph reads (template list, media): a client of their own, with the same timeout.
         self.graph = httpx.AsyncClient(timeout=settings.request_timeout.total_seconds(), transport=transport)
+        self.media = MediaDownloads(
+            self.graph, access_token=settings.access_token, base_url=settings.api_base_url, clock=clock
+        )
+        self.media_index = media_index
+        self._clock = clock
         self.templates: TemplateSync | None = None
         if catalogue is not None and settings.business_account_id is not None:
             self.templates = TemplateSync(
@@ -101,6 +112,16 @@ class WhatsAppSending:
         self.statuses = StatusWebhookHandler(outbox=outbox, events=self.events, clock=clock, uow_factory=uow_factory)
         self.analytics = WhatsAppAnalytics(outbox, clock)
         self.analytics.subscribe(self.events)
+
+    async def handle_webhook(self, payload: object) -> None:
+        """What the sender takes from a signed webhook body besides statuses: template status updates, and
+        the media ids customers' messages announce (recorded before the messages themselves are processed;
+        a media is only ever served for a message found in the requesting agent's conversation)."""
+        if self.templates is not None:
+            await self.templates.handle_webhook(payload)
+        if self.media_index is not None:
+            for media in parse_inbound_media(payload, self._clock.now()):
+                await self.media_index.record(media)
 
     async def aclose(self) -> None:
         """Stop bulk jobs (their unsent messages stay queued for recovery) and close the HTTP client."""

@@ -7,6 +7,7 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.conversation_repository import ConversationRepository
 from dispatcher_core.ports.event_publisher import EventPublisher
+from dispatcher_core.ports.media_index import MediaIndex
 from dispatcher_core.ports.message_sender import MessageSender, SendReceipt
 from dispatcher_core.ports.outbox_repository import OutboxCount, OutboxRepository
 from dispatcher_core.ports.pending_store import PendingStore
@@ -20,6 +21,7 @@ __all__ = [
     "Clock",
     "ConversationRepository",
     "EventPublisher",
+    "MediaIndex",
     "MessageSender",
     "OutboxCount",
     "OutboxRepository",

@@ -13,6 +13,7 @@ An adapter is done when it passes the suite. Requires the ``testing`` extra (pyt
 """
 
 from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance
+from dispatcher_core.testing.conformance.media_index import MediaIndexConformance
 from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance
 from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance
 from dispatcher_core.testing.conformance.queue_repository import QueueRepositoryConformance
@@ -22,6 +23,7 @@ from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConforman
 
 __all__ = [
     "ConversationRepositoryConformance",
+    "MediaIndexConformance",
     "PendingStoreConformance",
     "PresenceRepositoryConformance",
     "QueueRepositoryConformance",

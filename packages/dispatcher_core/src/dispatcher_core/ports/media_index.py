@@ -1,0 +1,21 @@
+"""The media ids customers' messages announced, so an agent's download can be authorised and fetched."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dispatcher_core.messaging.media import InboundMedia
+
+__all__ = ["MediaIndex"]
+
+
+class MediaIndex(Protocol):
+    async def record(self, media: InboundMedia) -> bool:
+        """Record ``media`` unless its ``media_id`` is already recorded (Meta resends webhooks for days): the
+        first record wins and later ones change nothing. ``True`` when this call recorded it. Safe to call
+        concurrently from several instances: exactly one of them gets ``True``."""
+        ...
+
+    async def get(self, media_id: str) -> InboundMedia | None:
+        """The recorded media with this id, or ``None``."""
+        ...
