@@ -401,6 +401,11 @@ async def open_runtime(
     _override(container.reply_sender, overrides.reply_sender)
     _override(container.status_handler, overrides.status_handler)
     _override(container.extra_stats, dict(overrides.stats_sources))
+    if overrides.uow_factory is not None:
+        # A backend's own store replaces the configured one: the catalogue and the media index must not open
+        # the configured store behind its back, so they stay in this process's memory.
+        _override(container.template_catalogue, MemoryTemplateCatalogue())
+        _override(container.media_index, MemoryMediaIndex())
     try:
         resolved: Any = container.runtime()
         runtime: Runtime = await resolved if inspect.isawaitable(resolved) else resolved
