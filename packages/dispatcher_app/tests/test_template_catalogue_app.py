@@ -105,3 +105,27 @@ async def test_admin_templates_without_a_catalogue() -> None:
     async with serve(slot) as server, mounted(slot, server, create_app(config), config) as h:
         response = await h.admin("GET", "/admin/templates")
     assert response.json() == {"configured": False, "templates": []}
+
+
+async def test_a_backend_s_own_store_keeps_the_catalogue_in_memory(fake_graph: Any, tmp_path: Path) -> None:
+    from dispatcher_adapters.memory import MemoryStore
+
+    settings = WhatsAppSettings.from_env(
+        {
+            "WHATSAPP_ACCESS_TOKEN": TOKEN,
+            "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+            "WHATSAPP_API_BASE_URL": fake_graph.base_url,
+            "WHATSAPP_BUSINESS_ACCOUNT_ID": WABA,
+        }
+    )
+    configured = tmp_path / "configured.sqlite3"
+    config = make_config(whatsapp=settings, database_url=f"sqlite+aiosqlite:///{configured}")
+    slot = AppSlot()
+    app = create_app(config, uow_factory=MemoryStore().unit_of_work)
+    async with serve(slot) as server, mounted(slot, server, app, config) as h:
+
+        async def synced() -> bool:
+            return [t["name"] for t in await catalogue(h)] == ["order_update"]
+
+        await eventually(synced)
+    assert not configured.exists()  # the configured store was never opened
