@@ -284,3 +284,26 @@ async def test_unknown_or_unapproved_templates_are_refused_with_the_catalogue_na
         await sending.bus.dispatch(BulkSendTemplate(recipients=("33612345678",), template=paused))
     assert "is PAUSED" in str(not_approved.value)
     assert fake_graph.requests == []
+
+
+async def test_events_that_are_not_a_status(sending: WhatsAppSending, fake_graph: FakeGraph) -> None:
+    fake_graph.templates = [PAYMENT]
+    sync = sync_of(sending)
+    await sync.sync()
+    reads = len(fake_graph.reads)
+    # FLAGGED: quality warning, still approved; LOCKED: cannot be edited, still sendable.
+    assert await sync.handle_webhook(status_webhook("payment_due", "fr", "FLAGGED")) == 0
+    assert await sync.handle_webhook(status_webhook("payment_due", "fr", "LOCKED")) == 0
+    assert len(fake_graph.reads) == reads
+    flagged = await sync.catalogue.get("payment_due", "fr")
+    assert flagged is not None
+    assert flagged.status == "APPROVED"
+    assert await sync.handle_webhook(status_webhook("payment_due", "fr", "PAUSED", time=1_800_000_001)) == 1
+    assert await sync.handle_webhook(status_webhook("payment_due", "fr", "REINSTATED", time=1_800_000_002)) == 1
+    reinstated = await sync.catalogue.get("payment_due", "fr")
+    assert reinstated is not None
+    assert reinstated.status == "APPROVED"
+    # UNARCHIVED returns to whatever the status was: Graph is asked.
+    assert await sync.handle_webhook(status_webhook("payment_due", "fr", "UNARCHIVED")) == 0
+    await _background(sync)
+    assert len(fake_graph.reads) == reads + 1

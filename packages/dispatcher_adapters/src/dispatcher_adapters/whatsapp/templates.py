@@ -6,9 +6,12 @@
   ``paging.next`` links Graph returns may carry the access token in their query string: they are never
   followed, logged or kept - the next request is built from the cursor.
 * :meth:`TemplateSync.run` syncs at start and then every ``interval``; the app runs it for its lifetime.
-* :meth:`TemplateSync.handle_webhook` applies ``message_template_status_update`` changes (``event`` is the new
-  status) to the catalogue; a template the catalogue does not know yet (just approved) triggers a background
-  sync, so the webhook is answered at once.
+* :meth:`TemplateSync.handle_webhook` applies ``message_template_status_update`` changes to the catalogue. The
+  ``event`` says what happened, which is not always the new status (:data:`EVENT_STATUS`): ``FLAGGED``,
+  ``LOCKED`` and ``UNLOCKED`` leave a template sendable as it was, ``REINSTATED`` makes it ``APPROVED``; an
+  event whose resulting status cannot be known (``UNARCHIVED`` returns to the status before archiving, or an
+  event Meta adds later) and a template the catalogue does not know yet (just approved) trigger a background
+  sync instead, so the webhook is answered at once.
 """
 
 from __future__ import annotations
@@ -29,7 +32,15 @@ from dispatcher_core.messaging.template import ButtonKind, HeaderFormat
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.template_catalogue import TemplateCatalogue
 
-__all__ = ["TemplateStatusChange", "TemplateSync", "TemplateSyncFailed", "parse_status_changes", "parse_template"]
+__all__ = [
+    "EVENTS_WITHOUT_STATUS_CHANGE",
+    "EVENT_STATUS",
+    "TemplateStatusChange",
+    "TemplateSync",
+    "TemplateSyncFailed",
+    "parse_status_changes",
+    "parse_template",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -47,6 +58,29 @@ _BUTTON_KINDS = {
     # An authentication template's one-time-password button is sent as a URL button carrying the code.
     "OTP": ButtonKind.URL,
 }
+
+
+#: The status a template has after each ``message_template_status_update`` event, when the event says it.
+EVENT_STATUS = {
+    **{
+        status: status
+        for status in (
+            "APPROVED",
+            "REJECTED",
+            "PAUSED",
+            "DISABLED",
+            "PENDING",
+            "PENDING_DELETION",
+            "IN_APPEAL",
+            "ARCHIVED",
+            "DELETED",
+            "LIMIT_EXCEEDED",
+        )
+    },
+    "REINSTATED": "APPROVED",
+}
+#: Events that leave the status as it was (the template can still be sent).
+EVENTS_WITHOUT_STATUS_CHANGE = frozenset({"FLAGGED", "LOCKED", "UNLOCKED"})
 
 
 class TemplateSyncFailed(DispatcherError):
@@ -207,17 +241,23 @@ class TemplateSync:
 
     async def handle_webhook(self, payload: object) -> int:
         """Apply the template status changes of a webhook body; returns how many changed the catalogue. A
-        change for a template the catalogue lacks starts a background sync."""
+        change for a template the catalogue lacks, or whose resulting status the event does not say, starts a
+        background sync."""
         applied = 0
-        unknown = False
+        resync = False
         for change in parse_status_changes(payload):
-            if await self.catalogue.set_status(
-                change.name, change.language, change.event, change.at or self._clock.now()
-            ):
+            if change.event in EVENTS_WITHOUT_STATUS_CHANGE:
+                continue
+            status = EVENT_STATUS.get(change.event)
+            if status is None:  # the status it leads to is not in the event: ask Graph
+                resync = True
+                continue
+            at = change.at or self._clock.now()
+            if await self.catalogue.set_status(change.name, change.language, status, at):
                 applied += 1
             elif await self.catalogue.get(change.name, change.language) is None:
-                unknown = True
-        if unknown:
+                resync = True
+        if resync:
             self.request_sync()
         return applied
 
