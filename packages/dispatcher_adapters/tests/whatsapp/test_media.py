@@ -3,15 +3,21 @@ with the URL cached within Meta's lifetime and the token kept out of every error
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
+from dispatcher_adapters.memory import MemoryEventBus, MemoryMediaIndex, MemoryOutbox, MemoryStore
 from dispatcher_adapters.whatsapp.media import MediaDownloads, MediaUnavailable, parse_inbound_media
+from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
+from dispatcher_core import DispatcherOrchestrator
 from dispatcher_core.messaging.media import InboundMedia
 from dispatcher_core.testing import ManualClock
 
@@ -127,3 +133,56 @@ async def test_graph_unreachable_is_502(clock: ManualClock) -> None:
             await downloads.open("1")
     assert failed.value.status == 502
     assert TOKEN not in str(failed.value)
+
+
+async def test_maintenance_forgets_media_ids_older_than_meta_s_seven_days(
+    settings: WhatsAppSettings, clock: ManualClock, registry: CollectorRegistry
+) -> None:
+    store, index = MemoryStore(), MemoryMediaIndex()
+    orchestrator = DispatcherOrchestrator(uow_factory=store.unit_of_work, publisher=MemoryEventBus(), clock=clock)
+    old = InboundMedia("1", NUMBER, "16505551234", "wamid.old", "image", clock.now() - timedelta(days=7, seconds=1))
+    recent = InboundMedia("2", NUMBER, "16505551234", "wamid.new", "image", clock.now() - timedelta(days=6))
+    await index.record(old)
+    await index.record(recent)
+    async with WhatsAppSending(
+        settings,
+        outbox=MemoryOutbox(),
+        clock=clock,
+        uow_factory=store.unit_of_work,
+        orchestrator=orchestrator,
+        registry=registry,
+        media_index=index,
+    ) as sending:
+        maintenance = asyncio.create_task(sending.maintain())
+        for _ in range(100):
+            if await index.get("1") is None:
+                break
+            await asyncio.sleep(0)
+        maintenance.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await maintenance
+    assert await index.get("1") is None
+    assert await index.get("2") == recent
+
+
+async def test_the_webhook_hook_records_each_media_once(
+    settings: WhatsAppSettings, clock: ManualClock, registry: CollectorRegistry
+) -> None:
+    store, index = MemoryStore(), MemoryMediaIndex()
+    orchestrator = DispatcherOrchestrator(uow_factory=store.unit_of_work, publisher=MemoryEventBus(), clock=clock)
+    async with WhatsAppSending(
+        settings,
+        outbox=MemoryOutbox(),
+        clock=clock,
+        uow_factory=store.unit_of_work,
+        orchestrator=orchestrator,
+        registry=registry,
+        media_index=index,
+    ) as sending:
+        await sending.handle_webhook(media_webhook())
+        clock.advance(timedelta(hours=1))
+        await sending.handle_webhook(media_webhook())  # Meta resends
+    image = await index.get("1003383421387256")
+    assert image is not None
+    assert image.received_at == clock.now() - timedelta(hours=1)
+    assert await index.get("42") is not None

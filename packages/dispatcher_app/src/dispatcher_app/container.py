@@ -197,8 +197,8 @@ async def _whatsapp_sending(
     media_index: MediaIndex | None = None,
 ) -> AsyncIterator[WhatsAppSending]:
     """The Cloud API sender with the in-memory outbox (per instance: see docs/configuration.md). Its metrics
-    live on a registry of their own, exposed through the app's for as long as the sender lives. With a
-    template catalogue, it is synced at start and every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL`` meanwhile."""
+    live on a registry of their own, exposed through the app's for as long as the sender lives; its maintenance
+    (template sync, expired media ids) runs at start and every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL`` meanwhile."""
     settings = config.whatsapp
     if settings is None:  # the selector only builds this when configured
         raise RuntimeError("WhatsApp sending is not configured")
@@ -216,18 +216,13 @@ async def _whatsapp_sending(
     collector = RegistryCollector(registry)
     metrics.registry.register(collector)
     listeners.append(sending.analytics.on_domain_event)
-    sync = (
-        asyncio.create_task(sending.templates.run(settings.template_sync_interval), name="whatsapp-template-sync-loop")
-        if sending.templates is not None
-        else None
-    )
+    maintenance = asyncio.create_task(sending.maintain(), name="whatsapp-maintenance")
     try:
         yield sending
     finally:
-        if sync is not None:
-            sync.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sync
+        maintenance.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await maintenance
         listeners.remove(sending.analytics.on_domain_event)
         metrics.registry.unregister(collector)
         await sending.aclose()

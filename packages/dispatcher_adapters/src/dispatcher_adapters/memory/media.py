@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from dispatcher_core.messaging.media import InboundMedia
 
 __all__ = ["MemoryMediaIndex"]
@@ -21,3 +23,9 @@ class MemoryMediaIndex:
 
     async def get(self, media_id: str) -> InboundMedia | None:
         return self._media.get(media_id)
+
+    async def purge(self, received_before: datetime) -> int:
+        old = [key for key, media in self._media.items() if media.received_at < received_before]
+        for key in old:
+            del self._media[key]
+        return len(old)

@@ -1,5 +1,6 @@
-"""The media index on Redis: one hash ``<prefix>:media``, media id -> JSON; ``HSETNX`` makes the first record
-win, across instances."""
+"""The media index on Redis: a hash ``<prefix>:media``, media id -> JSON, where ``HSETNX`` makes the first
+record win across instances; and a sorted set ``<prefix>:media-received``, media ids scored by reception time
+(Unix seconds), for :meth:`RedisMediaIndex.purge`."""
 
 from __future__ import annotations
 
@@ -55,12 +56,31 @@ class RedisMediaIndex:
         require_decoded_responses(client, "RedisMediaIndex")
         self._client = client
         self._key = f"{prefix}:media"
+        self._received = f"{prefix}:media-received"
 
     async def record(self, media: InboundMedia) -> bool:
         try:
-            return bool(await self._client.hsetnx(self._key, media.media_id, _encode(media)))
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.hsetnx(self._key, media.media_id, _encode(media))
+                # NX: a later duplicate keeps the first record's time, as the hash keeps its record.
+                pipe.zadd(self._received, {media.media_id: media.received_at.timestamp()}, nx=True)
+                recorded, _ = await pipe.execute()
         except (redis_errors.RedisError, OSError) as exc:
             raise translate(exc) from exc
+        return bool(recorded)
+
+    async def purge(self, received_before: datetime) -> int:
+        try:
+            old = await self._client.zrangebyscore(self._received, "-inf", f"({received_before.timestamp()}")
+            if not old:
+                return 0
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.hdel(self._key, *old)
+                pipe.zrem(self._received, *old)
+                deleted, _ = await pipe.execute()
+        except (redis_errors.RedisError, OSError) as exc:
+            raise translate(exc) from exc
+        return int(deleted)
 
     async def get(self, media_id: str) -> InboundMedia | None:
         try:

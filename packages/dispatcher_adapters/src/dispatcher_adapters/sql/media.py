@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -53,6 +54,11 @@ class SqlMediaIndex:
         async with self._transaction() as conn:
             result = await conn.execute(statement)
         return bool(result.rowcount)
+
+    async def purge(self, received_before: datetime) -> int:
+        async with self._transaction() as conn:
+            result = await conn.execute(table.delete().where(table.c.received_at < received_before))
+        return int(result.rowcount or 0)
 
     async def get(self, media_id: str) -> InboundMedia | None:
         statement = sa.select(*(table.c[name] for name in _FIELDS)).where(table.c.media_id == media_id)

@@ -224,3 +224,4 @@ whatsapp_media = sa.Table(
     sa.Column("caption", sa.Text, nullable=True),
     sa.Column("filename", sa.String, nullable=True),
 )
+sa.Index("ix_dispatcher_whatsapp_media_received", whatsapp_media.c.received_at)

@@ -11,10 +11,10 @@ adapter, the clock, the registry and the orchestrator). The app then:
   ``await sending.analytics.report(start, end)``;
 * exposes ``sending.metrics.registry`` on ``/metrics``;
 * runs ``await sending.delivery.recover()`` at start-up (and, say, every few minutes);
-* when ``WHATSAPP_BUSINESS_ACCOUNT_ID`` is set and a catalogue is given: runs ``sending.templates.run(interval)``
-  for its lifetime (a sync at start, then every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL``) and hands each webhook
-  body to ``await sending.templates.handle_webhook(body)``; template sends are then checked against the
-  catalogue before they are queued;
+* runs ``await sending.maintain()`` for its lifetime: at start and then every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL``,
+  the template catalogue is synced (when ``WHATSAPP_BUSINESS_ACCOUNT_ID`` is set and a catalogue is given;
+  template sends are then checked against it before they are queued) and media ids older than Meta's 7 days
+  are forgotten;
 * hands each webhook body to ``await sending.handle_webhook(body)`` (template status updates, and the media
   ids of customers' media messages recorded in ``media_index`` when one is given), and serves agents' media
   downloads with ``sending.media.open(media_id)`` (:class:`~.media.MediaDownloads`);
@@ -24,7 +24,9 @@ adapter, the clock, the registry and the orchestrator). The app then:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
@@ -52,7 +54,12 @@ from dispatcher_core.ports.outbox_repository import OutboxRepository
 from dispatcher_core.ports.template_catalogue import TemplateCatalogue
 from dispatcher_core.ports.unit_of_work import UnitOfWorkFactory
 
-__all__ = ["WhatsAppSending"]
+__all__ = ["MEDIA_ID_LIFETIME", "WhatsAppSending"]
+
+_log = logging.getLogger(__name__)
+
+#: Meta's media ids from webhooks expire after 7 days: recorded ones are forgotten then.
+MEDIA_ID_LIFETIME = timedelta(days=7)
 
 
 class WhatsAppSending:
@@ -112,6 +119,19 @@ class WhatsAppSending:
         self.statuses = StatusWebhookHandler(outbox=outbox, events=self.events, clock=clock, uow_factory=uow_factory)
         self.analytics = WhatsAppAnalytics(outbox, clock)
         self.analytics.subscribe(self.events)
+
+    async def maintain(self) -> None:
+        """Until cancelled: sync the template catalogue and forget expired media ids, now and then every
+        ``template_sync_interval``. Failures are logged; the next round tries again."""
+        while True:
+            if self.templates is not None:
+                await self.templates.logged_sync()
+            if self.media_index is not None:
+                try:
+                    await self.media_index.purge(self._clock.now() - MEDIA_ID_LIFETIME)
+                except Exception as exc:  # the store is down: the next round purges
+                    _log.warning("could not forget expired WhatsApp media ids: %s", exc)
+            await asyncio.sleep(self.settings.template_sync_interval.total_seconds())
 
     async def handle_webhook(self, payload: object) -> None:
         """What the sender takes from a signed webhook body besides statuses: template status updates, and

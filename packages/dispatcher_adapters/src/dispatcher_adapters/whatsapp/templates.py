@@ -5,7 +5,8 @@
   the catalogue with them. A failed page leaves the catalogue as it was (:class:`TemplateSyncFailed`). The
   ``paging.next`` links Graph returns may carry the access token in their query string: they are never
   followed, logged or kept - the next request is built from the cursor.
-* :meth:`TemplateSync.run` syncs at start and then every ``interval``; the app runs it for its lifetime.
+* :meth:`TemplateSync.logged_sync` is what runs at start and then periodically
+  (:meth:`~dispatcher_adapters.whatsapp.service.WhatsAppSending.maintain`).
 * :meth:`TemplateSync.handle_webhook` applies ``message_template_status_update`` changes to the catalogue. The
   ``event`` says what happened, which is not always the new status (:data:`EVENT_STATUS`): ``FLAGGED``,
   ``LOCKED`` and ``UNLOCKED`` leave a template sendable as it was, ``REINSTATED`` makes it ``APPROVED``; an
@@ -20,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -264,21 +265,16 @@ class TemplateSync:
     def request_sync(self) -> None:
         """Start a sync in the background unless one is running."""
         if self._background is None or self._background.done():
-            self._background = asyncio.create_task(self._logged_sync(), name="whatsapp-template-sync")
+            self._background = asyncio.create_task(self.logged_sync(), name="whatsapp-template-sync")
 
-    async def _logged_sync(self) -> None:
+    async def logged_sync(self) -> None:
+        """:meth:`sync`, with its outcome logged instead of raised (background and periodic syncs)."""
         try:
             count = await self.sync()
         except Exception as exc:  # logged and retried at the next interval: the catalogue stays as it was
             _log.warning("WhatsApp template sync failed: %s", exc)
         else:
             _log.info("WhatsApp template catalogue synced: %d templates", count)
-
-    async def run(self, interval: timedelta) -> None:
-        """Sync now, then every ``interval``, until cancelled."""
-        while True:
-            await self._logged_sync()
-            await asyncio.sleep(interval.total_seconds())
 
     async def aclose(self) -> None:
         if self._background is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from dispatcher_core.messaging.media import InboundMedia
@@ -18,4 +19,9 @@ class MediaIndex(Protocol):
 
     async def get(self, media_id: str) -> InboundMedia | None:
         """The recorded media with this id, or ``None``."""
+        ...
+
+    async def purge(self, received_before: datetime) -> int:
+        """Forget every media received before ``received_before`` (Meta's webhook media ids expire after 7
+        days); returns how many were forgotten."""
         ...

@@ -57,6 +57,17 @@ class MediaIndexConformance:
         assert not await media_index.record(replace(IMAGE, customer_id="someone-else", caption="changed"))
         assert await media_index.get(IMAGE.media_id) == IMAGE
 
+    async def test_purge_forgets_what_was_received_before(self, media_index: MediaIndex) -> None:
+        later = replace(DOCUMENT, received_at=T0 + timedelta(days=8))
+        assert await media_index.record(IMAGE)  # received at T0 + 0.65 s
+        assert await media_index.record(later)
+        assert await media_index.purge(T0) == 0
+        assert await media_index.purge(T0 + timedelta(days=1)) == 1
+        assert await media_index.get(IMAGE.media_id) is None
+        assert await media_index.get(later.media_id) == later
+        assert await media_index.purge(T0 + timedelta(days=1)) == 0
+        assert await media_index.record(IMAGE)  # a forgotten id may be recorded again
+
     async def test_concurrent_records_have_one_winner(self, media_index: MediaIndex) -> None:
         copies = [replace(IMAGE, caption=f"copy {index}") for index in range(8)]
         results = await asyncio.gather(*(media_index.record(copy) for copy in copies))

@@ -41,8 +41,10 @@ def upgrade() -> None:
         sa.Column("caption", sa.Text(), nullable=True),
         sa.Column("filename", sa.String(), nullable=True),
     )
+    op.create_index("ix_dispatcher_whatsapp_media_received", "dispatcher_whatsapp_media", ["received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dispatcher_whatsapp_media_received", table_name="dispatcher_whatsapp_media")
     op.drop_table("dispatcher_whatsapp_media")
     op.drop_table("dispatcher_whatsapp_templates")
