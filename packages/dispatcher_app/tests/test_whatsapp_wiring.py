@@ -135,7 +135,7 @@ async def test_reply_status_breaker_and_stats_through_the_cloud_api(
         reference = accepted["message_id"]
         assert (accepted["status"], accepted["wamid"]) == ("sent", "wamid.fake.1")
         (request,) = fake_graph.requests
-        assert request.path == f"/v21.0/{PHONE_NUMBER_ID}/messages"
+        assert request.path == f"/v27.0/{PHONE_NUMBER_ID}/messages"
         assert request.headers["authorization"] == f"Bearer {TOKEN}"
         assert request.body == {
             "messaging_product": "whatsapp",

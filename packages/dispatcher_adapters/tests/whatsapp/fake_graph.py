@@ -5,6 +5,17 @@ A small Starlette app run by uvicorn on a free port inside the test's event loop
 scripted fault, or with the standing failure mode, or with a Cloud API success carrying a fresh wamid.
 ``hang`` answers only when released (at the latest when the server stops), so a client timeout is a real
 timeout and the server still shuts down promptly.
+
+``GET .../{waba-id}/message_templates`` serves :attr:`FakeGraph.templates` in pages of ``limit`` with
+``paging.cursors.after``, and a ``paging.next`` link that carries the access token in its query string, as
+Graph's do (a client that followed or logged it would leak the token). :attr:`FakeGraph.templates_fault`
+answers every template request with that fault instead.
+
+Media, as the Cloud API's two steps: ``GET .../{media-id}`` answers ``{"url", "mime_type", "sha256",
+"file_size", "id"}`` for an id of :attr:`FakeGraph.media` (Graph's error 100 otherwise), and the URL
+(``/download/{media-id}?...``, on this server) serves the bytes only with the bearer token;
+:attr:`FakeGraph.expired_downloads` makes the next downloads answer 404, as an expired URL does. Every
+request of both steps is in :attr:`FakeGraph.reads`.
 """
 
 from __future__ import annotations
@@ -73,6 +84,12 @@ class FakeGraph:
     _standing: Fault | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     port: int = 0
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    templates_fault: Fault | None = None
+    reads: list[ReceivedRequest] = field(default_factory=list)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    expired_downloads: int = 0
+    token: str = "test-access-token"
 
     def __post_init__(self) -> None:
         self._release = asyncio.Event()
@@ -82,7 +99,7 @@ class FakeGraph:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v21.0"
+        return f"http://127.0.0.1:{self.port}/v27.0"
 
     def then(self, *faults: Fault) -> None:
         """Answer the next requests with these faults, in order, then go back to normal."""
@@ -119,8 +136,66 @@ class FakeGraph:
             return PlainTextResponse(fault.text, status_code=fault.status)
         return JSONResponse(fault.body, status_code=fault.status)
 
+    async def _message_templates(self, request: Request) -> Response:
+        self.reads.append(ReceivedRequest(str(request.url), dict(request.headers), dict(request.query_params)))
+        if self.templates_fault is not None:
+            fault = self.templates_fault
+            if fault.text is not None:
+                return PlainTextResponse(fault.text, status_code=fault.status)
+            return JSONResponse(fault.body, status_code=fault.status)
+        limit = int(request.query_params.get("limit", "25"))
+        start = int(request.query_params.get("after", "0"))
+        page = self.templates[start : start + limit]
+        body: dict[str, Any] = {
+            "data": page,
+            "paging": {"cursors": {"before": str(start), "after": str(start + limit)}},
+        }
+        if start + limit < len(self.templates):
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            body["paging"]["next"] = (
+                f"{request.url.remove_query_params('after')}&access_token={token}&after={start + limit}"
+            )
+        return JSONResponse(body)
+
+    async def _media_url(self, request: Request) -> Response:
+        self.reads.append(ReceivedRequest(str(request.url), dict(request.headers), None))
+        media_id = request.path_params["media_id"]
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return JSONResponse(graph_error(190, 401, "Invalid OAuth access token").body, status_code=401)
+        if media_id not in self.media:
+            message = f"Unsupported get request. Object with ID '{media_id}' does not exist"
+            return JSONResponse(graph_error(100, 400, message).body, status_code=400)
+        content, mime = self.media[media_id]
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"http://127.0.0.1:{self.port}/download/{media_id}?ext=1700000000&hash=ATu{media_id}",
+                "mime_type": mime,
+                "sha256": "0" * 64,
+                "file_size": str(len(content)),
+                "id": media_id,
+            }
+        )
+
+    async def _download(self, request: Request) -> Response:
+        self.reads.append(ReceivedRequest(str(request.url), dict(request.headers), None))
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return PlainTextResponse("unauthorized", status_code=401)
+        if self.expired_downloads > 0:
+            self.expired_downloads -= 1
+            return PlainTextResponse("URL signature expired", status_code=404)
+        content, mime = self.media[request.path_params["media_id"]]
+        return Response(content, media_type=mime)
+
     async def start(self) -> None:
-        app = Starlette(routes=[Route("/{version}/{number}/messages", self._messages, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/{version}/{number}/messages", self._messages, methods=["POST"]),
+                Route("/{version}/{waba}/message_templates", self._message_templates, methods=["GET"]),
+                Route("/download/{media_id}", self._download, methods=["GET"]),
+                Route("/{version}/{media_id}", self._media_url, methods=["GET"]),
+            ]
+        )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self._socket = sock

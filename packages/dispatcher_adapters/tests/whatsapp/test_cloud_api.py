@@ -45,7 +45,7 @@ async def test_a_text_send_is_a_correct_cloud_api_request(sender: CloudApiSender
     receipt = await sender.send(text_message())
     assert receipt.wamid == "wamid.fake.1"
     (request,) = fake_graph.requests
-    assert request.path == f"/v21.0/{PHONE_NUMBER_ID}/messages"
+    assert request.path == f"/v27.0/{PHONE_NUMBER_ID}/messages"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.headers["content-type"] == "application/json"
     assert request.body == {
@@ -92,6 +92,92 @@ async def test_a_template_send_carries_only_name_language_and_parameters(
             },
         ],
     }
+
+
+async def test_currency_date_time_and_named_values_reach_graph_in_meta_s_shape(
+    sender: CloudApiSender, fake_graph: FakeGraph
+) -> None:
+    template = (
+        TemplateMessageBuilder("payment_due", "en_US")
+        .header(HeaderComponentBuilder().location(48.8584, 2.2945, name="Shop", address="1 Rue X, Paris"))
+        .body(
+            BodyComponentBuilder()
+            .text("{{first_name}}, {{total}} is due on {{due}}.")
+            .named("first_name", "Ana")
+            .currency("€12.50", "EUR", 12500, name="total")
+            .date_time("5 December 2026", name="due")
+        )
+        .button(ButtonComponentBuilder.copy_code("SAVE20"))
+        .button(ButtonComponentBuilder.flow("flow-1"))
+        .build()
+    )
+    message = OutboundMessage.queue(
+        id="ref-c", business_number_id=PHONE_NUMBER_ID, to="33612345678", content=template, now=T0
+    )
+    await sender.send(message)
+    assert fake_graph.requests[0].body["template"]["components"] == [
+        {
+            "type": "header",
+            "parameters": [
+                {
+                    "type": "location",
+                    "location": {
+                        "latitude": "48.8584",
+                        "longitude": "2.2945",
+                        "name": "Shop",
+                        "address": "1 Rue X, Paris",
+                    },
+                }
+            ],
+        },
+        {
+            "type": "body",
+            "parameters": [
+                {"type": "text", "text": "Ana", "parameter_name": "first_name"},
+                {
+                    "type": "currency",
+                    "currency": {"fallback_value": "€12.50", "code": "EUR", "amount_1000": 12500},
+                    "parameter_name": "total",
+                },
+                {"type": "date_time", "date_time": {"fallback_value": "5 December 2026"}, "parameter_name": "due"},
+            ],
+        },
+        {
+            "type": "button",
+            "sub_type": "copy_code",
+            "index": "0",
+            "parameters": [{"type": "coupon_code", "coupon_code": "SAVE20"}],
+        },
+        {
+            "type": "button",
+            "sub_type": "flow",
+            "index": "1",
+            "parameters": [{"type": "action", "action": {"flow_token": "flow-1"}}],
+        },
+    ]
+
+
+async def test_positional_currency_and_date_time_carry_no_parameter_name(
+    sender: CloudApiSender, fake_graph: FakeGraph
+) -> None:
+    template = (
+        TemplateMessageBuilder("invoice_total")
+        .body(BodyComponentBuilder().text("{{1}} on {{2}}").currency("$5", "USD", 5000).date_time("Monday"))
+        .build()
+    )
+    message = OutboundMessage.queue(
+        id="ref-p", business_number_id=PHONE_NUMBER_ID, to="15550001", content=template, now=T0
+    )
+    await sender.send(message)
+    assert fake_graph.requests[0].body["template"]["components"] == [
+        {
+            "type": "body",
+            "parameters": [
+                {"type": "currency", "currency": {"fallback_value": "$5", "code": "USD", "amount_1000": 5000}},
+                {"type": "date_time", "date_time": {"fallback_value": "Monday"}},
+            ],
+        }
+    ]
 
 
 async def test_a_media_header_is_sent_by_link() -> None:

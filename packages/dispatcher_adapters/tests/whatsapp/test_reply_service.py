@@ -82,7 +82,7 @@ async def test_an_agent_reply_reaches_the_graph_api_as_a_correct_cloud_api_reque
     assert result.error is None
     assert (result.status, result.duplicate, result.answered) == (OutboundStatus.SENT, False, True)
     (request,) = fake_graph.requests
-    assert request.path == f"/v21.0/{PHONE_NUMBER_ID}/messages"
+    assert request.path == f"/v27.0/{PHONE_NUMBER_ID}/messages"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.body == {
         "messaging_product": "whatsapp",

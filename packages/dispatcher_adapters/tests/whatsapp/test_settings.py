@@ -13,8 +13,8 @@ REQUIRED = {"WHATSAPP_ACCESS_TOKEN": "secret-token", "WHATSAPP_PHONE_NUMBER_ID":
 
 def test_defaults_are_the_seeds() -> None:
     settings = WhatsAppSettings.from_env(REQUIRED)
-    assert settings.api_base_url == DEFAULT_API_BASE_URL == "https://graph.facebook.com/v21.0"
-    assert settings.messages_url == "https://graph.facebook.com/v21.0/1122334455667/messages"
+    assert settings.api_base_url == DEFAULT_API_BASE_URL == "https://graph.facebook.com/v27.0"
+    assert settings.messages_url == "https://graph.facebook.com/v27.0/1122334455667/messages"
     assert settings.circuit_breaker_enabled
     assert (settings.circuit_breaker_failure_threshold, settings.circuit_breaker_success_threshold) == (5, 2)
     assert settings.circuit_breaker_timeout == timedelta(seconds=60)

@@ -19,11 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from dispatcher_adapters.whatsapp.graph_versions import version_warning
 from dispatcher_app.config import AppConfig
 from dispatcher_app.container import Overrides, open_runtime
 from dispatcher_app.controllers import admin_routes, health_routes
 from dispatcher_app.dashboard import dashboard_routes
 from dispatcher_app.logs import CorrelationMiddleware
+from dispatcher_app.media import media_routes
 from dispatcher_app.metrics import AppMetrics, LatencyMiddleware
 from dispatcher_app.replies import ReplySender, StatusHandler
 from dispatcher_app.runtime import NotStarted, Runtime, RuntimeHolder, StatsSource
@@ -83,6 +85,8 @@ def create_app(
         routes += [*admin_routes(holder), WebSocketRoute("/ws/admin", AdminSocket(holder).handle), *dashboard_routes()]
     if config.agent_token_secret:
         routes.append(WebSocketRoute("/ws/agent", AgentSocket(holder).handle))
+    if config.admin_token or config.agent_token_secret:
+        routes += media_routes(holder)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -126,6 +130,9 @@ async def _running(runtime: Runtime) -> AsyncIterator[None]:
         )
     else:
         _log.info("replies are sent through the WhatsApp Cloud API at %s", config.whatsapp.messages_url)
+        retiring = version_warning(config.whatsapp.api_version, runtime.clock.now().date())
+        if retiring is not None:
+            _log.warning("%s", retiring)
     loop = asyncio.create_task(runtime.runner.run(), name="dispatcher-background")
     try:
         yield

@@ -11,6 +11,8 @@ dependency-injector's providers are dynamically typed; that weakness stays in th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -21,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 
+from dispatcher_adapters.memory import MemoryMediaIndex, MemoryStore, MemoryTemplateCatalogue, SystemClock
 from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
-from dispatcher_adapters.memory import MemoryStore, SystemClock
 from dispatcher_adapters.sql import SqlStore
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig
@@ -37,7 +39,7 @@ from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import AssignmentService, DispatcherOrchestrator, DispatcherScheduler
-from dispatcher_core.ports import Clock, UnitOfWorkFactory
+from dispatcher_core.ports import Clock, MediaIndex, TemplateCatalogue, UnitOfWorkFactory
 
 if TYPE_CHECKING:  # the redis extra: imported where a Redis backend is configured, nowhere else
     from redis.asyncio import Redis
@@ -161,6 +163,39 @@ def _sending_kind(config: AppConfig) -> str:
     return "offline" if config.whatsapp is None else "cloud"
 
 
+def _catalogue_kind(config: AppConfig) -> str:
+    """Where the approved-template catalogue lives: the store's kind, or ``none`` without
+    ``WHATSAPP_BUSINESS_ACCOUNT_ID`` (no sync, no catalogue check)."""
+    if config.whatsapp is None or config.whatsapp.business_account_id is None:
+        return "none"
+    return config.store_kind.value
+
+
+def _media_kind(config: AppConfig) -> str:
+    """Where customers' media ids are recorded: the store's kind, or ``none`` without WhatsApp sending."""
+    return "none" if config.whatsapp is None else config.store_kind.value
+
+
+def _sql_media(store: SqlStore) -> MediaIndex:
+    return store.media_index()
+
+
+def _redis_media(client: Redis, config: AppConfig) -> MediaIndex:
+    from dispatcher_adapters.redis import RedisMediaIndex  # noqa: PLC0415  - optional (the redis extra)
+
+    return RedisMediaIndex(client, prefix=config.redis_prefix)
+
+
+def _sql_templates(store: SqlStore) -> TemplateCatalogue:
+    return store.template_catalogue()
+
+
+def _redis_templates(client: Redis, config: AppConfig) -> TemplateCatalogue:
+    from dispatcher_adapters.redis import RedisTemplateCatalogue  # noqa: PLC0415  - optional (the redis extra)
+
+    return RedisTemplateCatalogue(client, prefix=config.redis_prefix)
+
+
 async def _whatsapp_sending(
     config: AppConfig,
     *,
@@ -169,9 +204,12 @@ async def _whatsapp_sending(
     orchestrator: DispatcherOrchestrator,
     metrics: AppMetrics,
     listeners: list[EventListener],
+    catalogue: TemplateCatalogue | None = None,
+    media_index: MediaIndex | None = None,
 ) -> AsyncIterator[WhatsAppSending]:
     """The Cloud API sender with the in-memory outbox (per instance: see docs/configuration.md). Its metrics
-    live on a registry of their own, exposed through the app's for as long as the sender lives."""
+    live on a registry of their own, exposed through the app's for as long as the sender lives; its maintenance
+    (template sync, expired media ids) runs at start and every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL`` meanwhile."""
     settings = config.whatsapp
     if settings is None:  # the selector only builds this when configured
         raise RuntimeError("WhatsApp sending is not configured")
@@ -183,13 +221,19 @@ async def _whatsapp_sending(
         uow_factory=uow_factory,
         orchestrator=orchestrator,
         registry=registry,
+        catalogue=catalogue,
+        media_index=media_index,
     )
     collector = RegistryCollector(registry)
     metrics.registry.register(collector)
     listeners.append(sending.analytics.on_domain_event)
+    maintenance = asyncio.create_task(sending.maintain(), name="whatsapp-maintenance")
     try:
         yield sending
     finally:
+        maintenance.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await maintenance
         listeners.remove(sending.analytics.on_domain_event)
         metrics.registry.unregister(collector)
         await sending.aclose()
@@ -256,6 +300,22 @@ class DispatcherContainer(containers.DeclarativeContainer):
         ttl=providers.Callable(lambda config: config.presence_ttl, config),
     )
     sending_kind = providers.Callable(_sending_kind, config)
+    template_catalogue = providers.Selector(
+        providers.Callable(_catalogue_kind, config),
+        none=providers.Object(None),
+        memory=providers.Singleton(MemoryTemplateCatalogue),
+        sqlite=providers.Callable(_sql_templates, store),
+        postgresql=providers.Callable(_sql_templates, store),
+        redis=providers.Singleton(_redis_templates, store_client, config),
+    )
+    media_index = providers.Selector(
+        providers.Callable(_media_kind, config),
+        none=providers.Object(None),
+        memory=providers.Singleton(MemoryMediaIndex),
+        sqlite=providers.Callable(_sql_media, store),
+        postgresql=providers.Callable(_sql_media, store),
+        redis=providers.Singleton(_redis_media, store_client, config),
+    )
     whatsapp = providers.Selector(
         sending_kind,
         cloud=providers.Resource(
@@ -266,6 +326,8 @@ class DispatcherContainer(containers.DeclarativeContainer):
             orchestrator=orchestrator,
             metrics=metrics,
             listeners=event_listeners,
+            catalogue=template_catalogue,
+            media_index=media_index,
         ),
         offline=providers.Object(None),
     )
@@ -345,6 +407,11 @@ async def open_runtime(
     _override(container.reply_sender, overrides.reply_sender)
     _override(container.status_handler, overrides.status_handler)
     _override(container.extra_stats, dict(overrides.stats_sources))
+    if overrides.uow_factory is not None:
+        # A backend's own store replaces the configured one: the catalogue and the media index must not open
+        # the configured store behind its back, so they stay in this process's memory.
+        _override(container.template_catalogue, MemoryTemplateCatalogue())
+        _override(container.media_index, MemoryMediaIndex())
     try:
         resolved: Any = container.runtime()
         runtime: Runtime = await resolved if inspect.isawaitable(resolved) else resolved

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dispatcher_adapters.whatsapp.media import MediaStream
 from dispatcher_app.config import AppConfig
 from dispatcher_app.hub import EventHub
 from dispatcher_app.metrics import AppMetrics
@@ -21,9 +22,18 @@ from dispatcher_app.replies import ReplySender, StatusHandler
 from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
+from dispatcher_core.messaging.media import InboundMedia
 from dispatcher_core.ports import Clock, UnitOfWorkFactory
 
-__all__ = ["NotStarted", "ReadinessCheck", "Runtime", "RuntimeHolder", "SendingHooks", "StatsSource"]
+__all__ = [
+    "MediaAccess",
+    "NotStarted",
+    "ReadinessCheck",
+    "Runtime",
+    "RuntimeHolder",
+    "SendingHooks",
+    "StatsSource",
+]
 
 #: A readiness probe: returns when the dependency answers, raises otherwise.
 ReadinessCheck = Callable[[], Awaitable[object]]
@@ -32,14 +42,29 @@ StatsSource = Callable[[], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
+class MediaAccess:
+    """Customers' media for ``GET /media/{media_id}``: ``find`` the recorded media (who sent it, in which
+    message), ``open`` the download from Graph (the token stays in the sender)."""
+
+    find: Callable[[str], Awaitable[InboundMedia | None]]
+    open: Callable[[str], Awaitable[MediaStream]]
+
+
+@dataclass(frozen=True, slots=True)
 class SendingHooks:
     """What the app calls on the WhatsApp sender besides replies and statuses (``None`` when sending is not
     configured): ``record_inbound`` for each accepted customer message, ``recover`` at start-up and
-    periodically (the outbox's stuck messages), ``stats`` for ``/admin/stats`` sections over [start, end)."""
+    periodically (the outbox's stuck messages), ``stats`` for ``/admin/stats`` sections over [start, end),
+    ``on_webhook`` with every signed webhook body (template status updates), ``templates`` for
+    ``/admin/templates`` (the approved-template catalogue, when one is kept), ``media`` for agents' media
+    downloads."""
 
     record_inbound: Callable[[], None]
     recover: Callable[[], Awaitable[object]]
     stats: Callable[[datetime, datetime], Awaitable[dict[str, Any]]]
+    on_webhook: Callable[[object], Awaitable[object]] | None = None
+    templates: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
+    media: MediaAccess | None = None
 
 
 class NotStarted(RuntimeError):

@@ -26,8 +26,9 @@ from prometheus_client.registry import Collector
 
 from dispatcher_adapters.whatsapp.payloads import StatusUpdate as CloudStatus
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
+from dispatcher_adapters.whatsapp.templates import definitions_summary
 from dispatcher_app.replies import AgentNotifier, ReplyReceipt, ReplyRejected, ReplyRequest
-from dispatcher_app.runtime import SendingHooks
+from dispatcher_app.runtime import MediaAccess, SendingHooks
 from dispatcher_app.serialization import JSON
 from dispatcher_app.webhooks.parser import StatusUpdate
 from dispatcher_core.messaging.error_codes import GraphError
@@ -179,4 +180,17 @@ def sending_hooks(sending: WhatsAppSending) -> SendingHooks:
             ],
         }
 
-    return SendingHooks(record_inbound=sending.analytics.record_inbound, recover=recover, stats=stats)
+    templates = sending.templates
+
+    async def catalogue() -> list[JSON]:
+        assert templates is not None  # only handed out with a catalogue
+        return definitions_summary(await templates.catalogue.list())
+
+    return SendingHooks(
+        record_inbound=sending.analytics.record_inbound,
+        recover=recover,
+        stats=stats,
+        on_webhook=sending.handle_webhook,
+        templates=catalogue if templates is not None else None,
+        media=MediaAccess(find=index.get, open=sending.media.open) if (index := sending.media_index) else None,
+    )

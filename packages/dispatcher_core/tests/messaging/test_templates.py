@@ -122,7 +122,7 @@ def test_body_text_over_1024_characters_once_rendered() -> None:
     with pytest.raises(TemplateValidationError) as caught:
         BodyComponentBuilder().text("Hi {{1}}").parameter("x" * 1022).build()
     assert (caught.value.field, caught.value.limit) == ("body.text", "1024 characters")
-    assert len(BodyComponentBuilder().text("Hi {{1}}").parameter("x" * 1021).build().parameters[0]) == 1021
+    assert BodyComponentBuilder().text("Hi {{1}}").parameter("x" * 1021).build().parameters[0] == "x" * 1021
 
 
 def test_body_parameters_alone_over_1024_characters_without_the_text() -> None:
@@ -191,7 +191,7 @@ def test_button_parameters_must_fit_the_kind() -> None:
     wrong = ButtonComponent(ButtonKind.URL, payload="p")
     assert [issue.field for issue in validator.button_issues(wrong, "buttons[0]")] == ["buttons[0].payload"]
     phone = ButtonComponent(ButtonKind.PHONE_NUMBER, url_suffix="x")
-    assert [issue.field for issue in validator.button_issues(phone, "buttons[0]")] == ["buttons[0]"]
+    assert [issue.field for issue in validator.button_issues(phone, "buttons[0]")] == ["buttons[0].url_suffix"]
 
 
 def test_every_issue_is_reported_at_once() -> None:

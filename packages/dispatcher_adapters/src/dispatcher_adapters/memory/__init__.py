@@ -6,7 +6,17 @@ state; ``MemoryStore.unit_of_work()`` is a :class:`~dispatcher_core.ports.UnitOf
 
 from dispatcher_adapters.memory.clock import SystemClock
 from dispatcher_adapters.memory.event_bus import MemoryEventBus
+from dispatcher_adapters.memory.media import MemoryMediaIndex
 from dispatcher_adapters.memory.outbox import MemoryOutbox
 from dispatcher_adapters.memory.store import MemoryStore, MemoryUnitOfWork
+from dispatcher_adapters.memory.templates import MemoryTemplateCatalogue
 
-__all__ = ["MemoryEventBus", "MemoryOutbox", "MemoryStore", "MemoryUnitOfWork", "SystemClock"]
+__all__ = [
+    "MemoryEventBus",
+    "MemoryMediaIndex",
+    "MemoryOutbox",
+    "MemoryStore",
+    "MemoryTemplateCatalogue",
+    "MemoryUnitOfWork",
+    "SystemClock",
+]

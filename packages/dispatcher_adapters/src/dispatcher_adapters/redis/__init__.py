@@ -15,9 +15,11 @@ docs/operations.md. Importing this package does no I/O.
 from dispatcher_adapters.redis.client import create_client
 from dispatcher_adapters.redis.keys import RedisKeys
 from dispatcher_adapters.redis.maintenance import delete_prefix
+from dispatcher_adapters.redis.media import RedisMediaIndex
 from dispatcher_adapters.redis.publisher import RedisEventPublisher
 from dispatcher_adapters.redis.store import RedisStore
 from dispatcher_adapters.redis.subscriber import EventEnvelope, RedisEventSubscriber
+from dispatcher_adapters.redis.templates import RedisTemplateCatalogue
 from dispatcher_adapters.redis.unit_of_work import RedisUnitOfWork
 
 __all__ = [
@@ -25,7 +27,9 @@ __all__ = [
     "RedisEventPublisher",
     "RedisEventSubscriber",
     "RedisKeys",
+    "RedisMediaIndex",
     "RedisStore",
+    "RedisTemplateCatalogue",
     "RedisUnitOfWork",
     "create_client",
     "delete_prefix",

@@ -27,8 +27,10 @@ from dispatcher_adapters.sql.engine import (
     normalize_url,
 )
 from dispatcher_adapters.sql.errors import translated_errors
+from dispatcher_adapters.sql.media import SqlMediaIndex
 from dispatcher_adapters.sql.migrate import current_revision, head_revision, upgrade
 from dispatcher_adapters.sql.statements import Statements
+from dispatcher_adapters.sql.templates import SqlTemplateCatalogue
 from dispatcher_adapters.sql.unit_of_work import SqlUnitOfWork
 from dispatcher_core.errors import StoreUnavailable
 
@@ -106,6 +108,14 @@ class SqlStore:
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work (the :class:`~dispatcher_core.ports.UnitOfWorkFactory`)."""
         return SqlUnitOfWork(self._connections, self._statements, self._lock)
+
+    def template_catalogue(self) -> SqlTemplateCatalogue:
+        """The approved-template catalogue kept in this database (the ``TemplateCatalogue`` port)."""
+        return SqlTemplateCatalogue(self._engine, self._lock)
+
+    def media_index(self) -> SqlMediaIndex:
+        """The media ids customers' messages announced, kept in this database (the ``MediaIndex`` port)."""
+        return SqlMediaIndex(self._engine, self._lock)
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database answers (for ``/readyz``)."""

@@ -36,6 +36,8 @@ __all__ = [
     "presence",
     "queue",
     "slot_claims",
+    "whatsapp_media",
+    "whatsapp_templates",
 ]
 
 #: ``status = 'open'`` with the literal inlined, so the planner can match the partial indexes.
@@ -194,3 +196,32 @@ slot_claims = sa.Table(
     sa.Column("slot", sa.String, primary_key=True),
     sa.Column("claimed_at", UtcDateTime, nullable=False),
 )
+
+#: The approved-template catalogue (``TemplateCatalogue``): status and time apart from the definition document,
+#: so a status webhook is one conditional UPDATE.
+whatsapp_templates = sa.Table(
+    "dispatcher_whatsapp_templates",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("language", sa.String, primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),
+)
+
+#: The media ids customers' messages announced (``MediaIndex``): the first record of a media id wins.
+whatsapp_media = sa.Table(
+    "dispatcher_whatsapp_media",
+    metadata,
+    sa.Column("media_id", sa.String, primary_key=True),
+    sa.Column("business_number_id", sa.String, nullable=False),
+    sa.Column("customer_id", sa.String, nullable=False),
+    sa.Column("external_id", sa.String, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("mime_type", sa.String, nullable=True),
+    sa.Column("sha256", sa.String, nullable=True),
+    sa.Column("caption", sa.Text, nullable=True),
+    sa.Column("filename", sa.String, nullable=True),
+)
+sa.Index("ix_dispatcher_whatsapp_media_received", whatsapp_media.c.received_at)

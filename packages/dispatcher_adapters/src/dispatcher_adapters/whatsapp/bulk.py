@@ -94,6 +94,7 @@ class BulkSender:
         bus.register(BulkSendTemplate, self.handle)
 
     async def handle(self, command: BulkSendTemplate) -> BulkJob:
+        await self._delivery.check_template(command.template)
         now = self._clock.now()
         job_id = self._delivery.new_id()
         number = command.business_number_id or self._delivery.default_number_id

@@ -27,6 +27,7 @@ from dispatcher_core.messaging.event_dispatcher import EventDispatcher
 from dispatcher_core.messaging.events import MessageFailed, MessageSent, MessageStatusChanged, TemplateUsed
 from dispatcher_core.messaging.outbound import Content, OutboundMessage, OutboundStatus, TextContent
 from dispatcher_core.messaging.template import TemplateMessage
+from dispatcher_core.messaging.template_check import TemplateCatalogueCheck
 from dispatcher_core.messaging.validation import TemplateMessageValidator
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.message_sender import MessageSender
@@ -92,6 +93,7 @@ class OutboxDelivery:
         default_number_id: str,
         validator: TemplateMessageValidator | None = None,
         new_id: Callable[[], str] = _uuid,
+        template_check: TemplateCatalogueCheck | None = None,
     ) -> None:
         self.outbox = outbox
         self._sender = sender
@@ -100,6 +102,7 @@ class OutboxDelivery:
         self.default_number_id = default_number_id
         self._validator = validator or TemplateMessageValidator()
         self.new_id = new_id
+        self._template_check = template_check
 
     def register(self, bus: CommandBus) -> None:
         bus.register(SendTextMessage, self.handle_send_text)
@@ -110,8 +113,15 @@ class OutboxDelivery:
         return await self._submit(command, content)
 
     async def handle_send_template(self, command: SendTemplateMessage) -> OutboundMessage:
-        self._validator.validate(command.template)  # the deployment's limits, possibly stricter than Meta's
+        await self.check_template(command.template)
         return await self._submit(command, command.template)
+
+    async def check_template(self, template: TemplateMessage) -> None:
+        """Refuse, before anything is queued, a template that breaks the deployment's limits (possibly
+        stricter than Meta's) or, when a catalogue is kept, does not match the approved template."""
+        self._validator.validate(template)
+        if self._template_check is not None:
+            await self._template_check.check(template)
 
     async def _submit(self, command: SendTextMessage | SendTemplateMessage, content: Content) -> OutboundMessage:
         message = OutboundMessage.queue(

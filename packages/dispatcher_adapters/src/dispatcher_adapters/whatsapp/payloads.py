@@ -20,7 +20,20 @@ from typing import Any, assert_never
 
 from dispatcher_core.messaging.error_codes import GraphError
 from dispatcher_core.messaging.outbound import OutboundMessage, OutboundStatus, TextContent
-from dispatcher_core.messaging.template import ButtonKind, HeaderComponent, HeaderFormat, TemplateMessage
+from dispatcher_core.messaging.parameters import (
+    CurrencyParameter,
+    DateTimeParameter,
+    LocationParameter,
+    TextParameter,
+    VariableValue,
+)
+from dispatcher_core.messaging.template import (
+    ButtonComponent,
+    ButtonKind,
+    HeaderComponent,
+    HeaderFormat,
+    TemplateMessage,
+)
 
 __all__ = ["StatusUpdate", "message_body", "parse_error", "parse_statuses", "template_body"]
 
@@ -64,16 +77,13 @@ def template_body(template: TemplateMessage) -> JSON:
         if header is not None:
             components.append(header)
     if template.body is not None and template.body.parameters:
-        components.append({"type": "body", "parameters": [_text(value) for value in template.body.parameters]})
+        components.append({"type": "body", "parameters": [_variable(value) for value in template.body.parameters]})
     for index, button in enumerate(template.buttons):
-        if button.kind is ButtonKind.QUICK_REPLY and button.payload is not None:
-            parameters = [{"type": "payload", "payload": button.payload}]
-        elif button.kind is ButtonKind.URL and button.url_suffix is not None:
-            parameters = [_text(button.url_suffix)]
-        else:
+        parameter = _button_parameter(button)
+        if parameter is None:
             continue  # a static button needs no component
         components.append(
-            {"type": "button", "sub_type": button.kind.value, "index": str(index), "parameters": parameters}
+            {"type": "button", "sub_type": button.kind.value, "index": str(index), "parameters": [parameter]}
         )
     body: JSON = {"name": template.name, "language": {"code": template.language}}
     if components:
@@ -81,11 +91,27 @@ def template_body(template: TemplateMessage) -> JSON:
     return body
 
 
+def _button_parameter(button: ButtonComponent) -> JSON | None:
+    if button.kind is ButtonKind.QUICK_REPLY and button.payload is not None:
+        return {"type": "payload", "payload": button.payload}
+    if button.kind is ButtonKind.URL and button.url_suffix is not None:
+        return _text(button.url_suffix)
+    if button.kind is ButtonKind.COPY_CODE and button.coupon_code is not None:
+        return {"type": "coupon_code", "coupon_code": button.coupon_code}
+    if button.kind is ButtonKind.FLOW and button.flow_token is not None:
+        return {"type": "action", "action": {"flow_token": button.flow_token}}
+    return None
+
+
 def _header(header: HeaderComponent) -> JSON | None:
     if header.format is HeaderFormat.TEXT:
         if not header.parameters:
             return None
-        return {"type": "header", "parameters": [_text(value) for value in header.parameters]}
+        return {"type": "header", "parameters": [_variable(value) for value in header.parameters]}
+    if header.format is HeaderFormat.LOCATION:
+        if header.location is None:
+            return None
+        return {"type": "header", "parameters": [{"type": "location", "location": _location(header.location)}]}
     media: JSON = {"link": header.media_link} if header.media_link is not None else {"id": header.media_id}
     if header.filename is not None:
         media["filename"] = header.filename
@@ -95,6 +121,35 @@ def _header(header: HeaderComponent) -> JSON | None:
 
 def _text(value: str) -> JSON:
     return {"type": "text", "text": value}
+
+
+def _variable(value: VariableValue) -> JSON:
+    """One header/body parameter in Meta's shape, with ``parameter_name`` for a named variable."""
+    name: str | None = None
+    match value:
+        case str():
+            body = _text(value)
+        case TextParameter(text=text, name=name):
+            body = _text(text)
+        case CurrencyParameter(fallback_value=fallback, code=code, amount_1000=amount, name=name):
+            body = {"type": "currency", "currency": {"fallback_value": fallback, "code": code, "amount_1000": amount}}
+        case DateTimeParameter(fallback_value=fallback, name=name):
+            body = {"type": "date_time", "date_time": {"fallback_value": fallback}}
+        case _:
+            assert_never(value)
+    if name is not None:
+        body["parameter_name"] = name
+    return body
+
+
+def _location(location: LocationParameter) -> JSON:
+    """Meta's template location: coordinates as strings (as in its reference), name and address if given."""
+    body: JSON = {"latitude": str(location.latitude), "longitude": str(location.longitude)}
+    if location.name is not None:
+        body["name"] = location.name
+    if location.address is not None:
+        body["address"] = location.address
+    return body
 
 
 def parse_error(payload: object, http_status: int) -> GraphError:

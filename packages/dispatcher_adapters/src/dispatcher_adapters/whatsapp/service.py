@@ -11,13 +11,22 @@ adapter, the clock, the registry and the orchestrator). The app then:
   ``await sending.analytics.report(start, end)``;
 * exposes ``sending.metrics.registry`` on ``/metrics``;
 * runs ``await sending.delivery.recover()`` at start-up (and, say, every few minutes);
+* runs ``await sending.maintain()`` for its lifetime: at start and then every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL``,
+  the template catalogue is synced (when ``WHATSAPP_BUSINESS_ACCOUNT_ID`` is set and a catalogue is given;
+  template sends are then checked against it before they are queued) and media ids older than Meta's 7 days
+  are forgotten;
+* hands each webhook body to ``await sending.handle_webhook(body)`` (template status updates, and the media
+  ids of customers' media messages recorded in ``media_index`` when one is given), and serves agents' media
+  downloads with ``sending.media.open(media_id)`` (:class:`~.media.MediaDownloads`);
 * calls ``await sending.aclose()`` at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
@@ -28,19 +37,29 @@ from dispatcher_adapters.whatsapp.analytics import WhatsAppAnalytics
 from dispatcher_adapters.whatsapp.bulk import BulkSender
 from dispatcher_adapters.whatsapp.cloud_api import CloudApiSender
 from dispatcher_adapters.whatsapp.delivery import OutboxDelivery
+from dispatcher_adapters.whatsapp.media import MediaDownloads, parse_inbound_media
 from dispatcher_adapters.whatsapp.metrics import WhatsAppMetrics
 from dispatcher_adapters.whatsapp.reply import ReplyService
 from dispatcher_adapters.whatsapp.resilient_sender import ResilientSender, Sleeper
 from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
 from dispatcher_adapters.whatsapp.status_webhook import StatusWebhookHandler
+from dispatcher_adapters.whatsapp.templates import TemplateSync
 from dispatcher_core.messaging.command_bus import CommandBus
 from dispatcher_core.messaging.event_dispatcher import EventDispatcher
+from dispatcher_core.messaging.template_check import TemplateCatalogueCheck
 from dispatcher_core.orchestrator import DispatcherOrchestrator
 from dispatcher_core.ports.clock import Clock
+from dispatcher_core.ports.media_index import MediaIndex
 from dispatcher_core.ports.outbox_repository import OutboxRepository
+from dispatcher_core.ports.template_catalogue import TemplateCatalogue
 from dispatcher_core.ports.unit_of_work import UnitOfWorkFactory
 
-__all__ = ["WhatsAppSending"]
+__all__ = ["MEDIA_ID_LIFETIME", "WhatsAppSending"]
+
+_log = logging.getLogger(__name__)
+
+#: Meta's media ids from webhooks expire after 7 days: recorded ones are forgotten then.
+MEDIA_ID_LIFETIME = timedelta(days=7)
 
 
 class WhatsAppSending:
@@ -56,10 +75,29 @@ class WhatsAppSending:
         sleep: Sleeper = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
         random_source: Callable[[], float] | None = None,
+        catalogue: TemplateCatalogue | None = None,
+        media_index: MediaIndex | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = WhatsAppMetrics(registry)
         self.cloud_api = CloudApiSender.from_settings(settings, transport=transport)
+        #: Graph reads (template list, media): a client of their own, with the same timeout.
+        self.graph = httpx.AsyncClient(timeout=settings.request_timeout.total_seconds(), transport=transport)
+        self.media = MediaDownloads(
+            self.graph, access_token=settings.access_token, base_url=settings.api_base_url, clock=clock
+        )
+        self.media_index = media_index
+        self._clock = clock
+        self.templates: TemplateSync | None = None
+        if catalogue is not None and settings.business_account_id is not None:
+            self.templates = TemplateSync(
+                self.graph,
+                access_token=settings.access_token,
+                base_url=settings.api_base_url,
+                business_account_id=settings.business_account_id,
+                catalogue=catalogue,
+                clock=clock,
+            )
         self.sender = ResilientSender.from_settings(
             self.cloud_api, settings, clock=clock, sleep=sleep, metrics=self.metrics, random_source=random_source
         )
@@ -72,6 +110,7 @@ class WhatsAppSending:
             events=self.events,
             clock=clock,
             default_number_id=settings.phone_number_id,
+            template_check=TemplateCatalogueCheck(self.templates.catalogue) if self.templates is not None else None,
         )
         self.delivery.register(self.bus)
         self.bulk = BulkSender(self.delivery, clock=clock, concurrency=settings.bulk_concurrency, sleep=sleep)
@@ -81,11 +120,37 @@ class WhatsAppSending:
         self.analytics = WhatsAppAnalytics(outbox, clock)
         self.analytics.subscribe(self.events)
 
+    async def maintain(self) -> None:
+        """Until cancelled: sync the template catalogue and forget expired media ids, now and then every
+        ``template_sync_interval``. Failures are logged; the next round tries again."""
+        while True:
+            if self.templates is not None:
+                await self.templates.logged_sync()
+            if self.media_index is not None:
+                try:
+                    await self.media_index.purge(self._clock.now() - MEDIA_ID_LIFETIME)
+                except Exception as exc:  # the store is down: the next round purges
+                    _log.warning("could not forget expired WhatsApp media ids: %s", exc)
+            await asyncio.sleep(self.settings.template_sync_interval.total_seconds())
+
+    async def handle_webhook(self, payload: object) -> None:
+        """What the sender takes from a signed webhook body besides statuses: template status updates, and
+        the media ids customers' messages announce (recorded before the messages themselves are processed;
+        a media is only ever served for a message found in the requesting agent's conversation)."""
+        if self.templates is not None:
+            await self.templates.handle_webhook(payload)
+        if self.media_index is not None:
+            for media in parse_inbound_media(payload, self._clock.now()):
+                await self.media_index.record(media)
+
     async def aclose(self) -> None:
         """Stop bulk jobs (their unsent messages stay queued for recovery) and close the HTTP client."""
         try:
             await self.bulk.aclose()
+            if self.templates is not None:
+                await self.templates.aclose()
         finally:
+            await self.graph.aclose()
             await self.cloud_api.aclose()
 
     async def __aenter__(self) -> Self:

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
+from dispatcher_adapters.whatsapp.graph_versions import GRAPH_API_VERSION, graph_base_url, is_version, version_of
 from dispatcher_core.errors import InvalidInput
 
 __all__ = ["DEFAULT_API_BASE_URL", "InvalidSettings", "WhatsAppSettings"]
 
-DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"
+DEFAULT_API_BASE_URL = graph_base_url(GRAPH_API_VERSION)
 T = TypeVar("T")
 
 
@@ -48,6 +49,10 @@ class WhatsAppSettings:
     request_timeout: timedelta = timedelta(seconds=10)
     #: How many messages of one bulk send are in flight at once.
     bulk_concurrency: int = 8
+    #: The WhatsApp Business Account id: needed to sync the approved-template catalogue (``None``: no sync).
+    business_account_id: str | None = None
+    #: How often the template catalogue is synced from Graph (besides start-up and status webhooks).
+    template_sync_interval: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
         problems = _check(self)
@@ -58,12 +63,19 @@ class WhatsAppSettings:
     def messages_url(self) -> str:
         return f"{self.api_base_url}/{self.phone_number_id}/messages"
 
+    @property
+    def api_version(self) -> str | None:
+        """The Graph version the base URL calls (``v27.0``); ``None`` for a base URL without one (a proxy)."""
+        return version_of(self.api_base_url)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WhatsAppSettings:
         """Read ``WHATSAPP_*`` variables from ``env`` (``os.environ`` or a parsed ``.env``).
 
         ``WHATSAPP_ACCESS_TOKEN`` and ``WHATSAPP_PHONE_NUMBER_ID`` are required; everything else has the
-        seed's default.
+        seed's default. The Graph version is ``WHATSAPP_API_VERSION`` (default :data:`GRAPH_API_VERSION`) on
+        Meta's host, unless ``WHATSAPP_API_BASE_URL`` names the whole base URL (version included, as before);
+        given both, the base URL must end with that version.
         """
         problems: dict[str, str] = {}
 
@@ -85,11 +97,18 @@ class WhatsAppSettings:
 
         token = required("WHATSAPP_ACCESS_TOKEN")
         number = required("WHATSAPP_PHONE_NUMBER_ID")
+        version = get("WHATSAPP_API_VERSION", _version, None, "a Graph API version such as v27.0")
+        base_url = get("WHATSAPP_API_BASE_URL", str, graph_base_url(version or GRAPH_API_VERSION), "a URL")
+        if version is not None and version_of(base_url) not in (None, version):
+            problems["WHATSAPP_API_VERSION"] = (
+                f"is {version} but WHATSAPP_API_BASE_URL calls {version_of(base_url)}: set only one of them"
+            )
+        account = env.get("WHATSAPP_BUSINESS_ACCOUNT_ID", "").strip() or None
         try:
             settings = cls(
                 access_token=token,
                 phone_number_id=number,
-                api_base_url=get("WHATSAPP_API_BASE_URL", str, DEFAULT_API_BASE_URL, "a URL"),
+                api_base_url=base_url,
                 circuit_breaker_enabled=get("WHATSAPP_CIRCUIT_BREAKER_ENABLED", _bool, True, "true or false"),
                 circuit_breaker_failure_threshold=get(
                     "WHATSAPP_CIRCUIT_BREAKER_FAILURE_THRESHOLD", int, 5, "a whole number"
@@ -110,6 +129,10 @@ class WhatsAppSettings:
                 throughput_per_second=get("WHATSAPP_THROUGHPUT_PER_SECOND", float, 80.0, "a number"),
                 request_timeout=get("WHATSAPP_REQUEST_TIMEOUT", _seconds, timedelta(seconds=10), "a number of seconds"),
                 bulk_concurrency=get("WHATSAPP_BULK_CONCURRENCY", int, 8, "a whole number"),
+                business_account_id=account,
+                template_sync_interval=get(
+                    "WHATSAPP_TEMPLATE_SYNC_INTERVAL", _seconds, timedelta(hours=1), "a number of seconds"
+                ),
             )
         except InvalidSettings as exc:
             # Report the values that did not parse (and the missing ones) with those out of range, all at once.
@@ -132,6 +155,8 @@ _ENV_NAMES = {
     "throughput_per_second": "WHATSAPP_THROUGHPUT_PER_SECOND",
     "request_timeout": "WHATSAPP_REQUEST_TIMEOUT",
     "bulk_concurrency": "WHATSAPP_BULK_CONCURRENCY",
+    "business_account_id": "WHATSAPP_BUSINESS_ACCOUNT_ID",
+    "template_sync_interval": "WHATSAPP_TEMPLATE_SYNC_INTERVAL",
 }
 
 
@@ -156,7 +181,10 @@ def _check(settings: WhatsAppSettings) -> dict[str, str]:
     ):
         if getattr(settings, attribute) < 1:
             bad(attribute, f"must be >= 1, got {getattr(settings, attribute)}")
-    for attribute in ("circuit_breaker_timeout", "retry_initial_delay", "request_timeout"):
+    if settings.business_account_id is not None and not settings.business_account_id.isdigit():
+        account = settings.business_account_id
+        bad("business_account_id", f"must be the numeric WhatsApp Business Account id, got {account!r}")
+    for attribute in ("circuit_breaker_timeout", "retry_initial_delay", "request_timeout", "template_sync_interval"):
         if getattr(settings, attribute) <= timedelta(0):
             bad(attribute, f"must be > 0, got {getattr(settings, attribute).total_seconds()} s")
     if settings.retry_max_delay < settings.retry_initial_delay:
@@ -173,6 +201,13 @@ def _bool(raw: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ValueError(raw)
+
+
+def _version(raw: str) -> str:
+    version = raw if raw.startswith("v") else f"v{raw}"
+    if not is_version(version):
+        raise ValueError(raw)
+    return version
 
 
 def _seconds(raw: str) -> timedelta:

@@ -136,6 +136,14 @@ class AdminController:
             raise BadRequest("from must be before to")
         return JSONResponse(await collect_stats(runtime, start, end))
 
+    async def templates(self, request: Request) -> Response:
+        """The approved-template catalogue as last synced (empty and ``configured: false`` without one)."""
+        runtime = self._holder.get()
+        source = runtime.sending.templates if runtime.sending is not None else None
+        if source is None:
+            return JSONResponse({"configured": False, "templates": []})
+        return JSONResponse({"configured": True, "templates": await source()})
+
 
 def _instant(raw: str | None, name: str) -> datetime | None:
     if raw is None or not raw.strip():
@@ -159,4 +167,5 @@ def admin_routes(holder: RuntimeHolder) -> list[Route]:
         Route("/admin/conversations", guarded(controller.conversations), methods=["GET"]),
         Route("/admin/conversations/{conversation_id}", guarded(controller.conversation), methods=["GET"]),
         Route("/admin/stats", guarded(controller.stats), methods=["GET"]),
+        Route("/admin/templates", guarded(controller.templates), methods=["GET"]),
     ]

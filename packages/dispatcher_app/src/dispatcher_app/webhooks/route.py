@@ -85,7 +85,20 @@ class WhatsAppWebhook:
             decoded = json.loads(body)
         except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             return _error(400, "body is not JSON")
+        await _sending_hook(runtime, decoded)
         return await _process(runtime, parse_webhook(decoded))
+
+
+async def _sending_hook(runtime: Runtime, decoded: object) -> None:
+    """The sender's look at the body (template status updates): informative, so a failure is logged and the
+    webhook is still processed."""
+    hook = runtime.sending.on_webhook if runtime.sending is not None else None
+    if hook is None:
+        return
+    try:
+        await hook(decoded)
+    except Exception:
+        _log.exception("the WhatsApp sender's webhook hook failed")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -56,6 +56,13 @@ from dispatcher_core.messaging.events import (
 )
 from dispatcher_core.messaging.limits import TEXT_MAX_LENGTH, TemplateLimits
 from dispatcher_core.messaging.outbound import Content, OutboundMessage, OutboundStatus, TextContent
+from dispatcher_core.messaging.parameters import (
+    CurrencyParameter,
+    DateTimeParameter,
+    LocationParameter,
+    ParameterType,
+    TextParameter,
+)
 from dispatcher_core.messaging.retry_policy import (
     GiveUp,
     RecipientBackoff,
@@ -94,6 +101,8 @@ __all__ = [
     "Command",
     "CommandBus",
     "Content",
+    "CurrencyParameter",
+    "DateTimeParameter",
     "ErrorClass",
     "EventDispatcher",
     "FooterComponent",
@@ -106,6 +115,7 @@ __all__ = [
     "HeaderFormat",
     "InvalidMessage",
     "InvalidTransition",
+    "LocationParameter",
     "MessageFailed",
     "MessageSent",
     "MessageStatusChanged",
@@ -113,6 +123,7 @@ __all__ = [
     "MessagingEvent",
     "OutboundMessage",
     "OutboundStatus",
+    "ParameterType",
     "RecipientBackoff",
     "RetryAfter",
     "RetryDecision",
@@ -129,6 +140,7 @@ __all__ = [
     "TemplateUsed",
     "TemplateValidationError",
     "TextContent",
+    "TextParameter",
     "ThroughputLimiter",
     "ValidationIssue",
     "WaitForRecipient",

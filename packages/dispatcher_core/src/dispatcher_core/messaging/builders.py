@@ -11,6 +11,9 @@ runs, so a builder can never produce a message the validator would refuse::
         .button(ButtonComponentBuilder.quick_reply(payload="track-A-42").label("Track"))
         .build()
     )
+
+Values of every type Meta defines: ``.currency("€12.50", "EUR", 12500)``, ``.date_time("5 December 2026")``,
+named variables (``.named("first_name", "Ana")``), media and location headers, copy-code and flow buttons.
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ from typing import Self
 
 from dispatcher_core.messaging.errors import TemplateValidationError, ValidationIssue
 from dispatcher_core.messaging.limits import TemplateLimits
+from dispatcher_core.messaging.parameters import (
+    CurrencyParameter,
+    DateTimeParameter,
+    LocationParameter,
+    TextParameter,
+    VariableValue,
+)
 from dispatcher_core.messaging.template import (
     BodyComponent,
     ButtonComponent,
@@ -35,16 +45,17 @@ __all__ = ["BodyComponentBuilder", "ButtonComponentBuilder", "HeaderComponentBui
 
 
 class HeaderComponentBuilder:
-    """A text header with at most one variable, or a media header (image, video, document)."""
+    """A text header with at most one variable, a media header (image, video, document) or a location."""
 
     def __init__(self, limits: TemplateLimits | None = None) -> None:
         self._validator = TemplateMessageValidator(limits)
         self._format = HeaderFormat.TEXT
         self._text: str | None = None
-        self._parameters: list[str] = []
+        self._parameters: list[VariableValue] = []
         self._link: str | None = None
         self._media_id: str | None = None
         self._filename: str | None = None
+        self._location: LocationParameter | None = None
 
     def text(self, template_text: str | None = None) -> Self:
         """A text header; ``template_text`` is the template's header (with ``{{1}}``) when known."""
@@ -52,8 +63,26 @@ class HeaderComponentBuilder:
         self._text = template_text
         return self
 
-    def parameter(self, value: str) -> Self:
+    def parameter(self, value: VariableValue) -> Self:
         self._parameters.append(value)
+        return self
+
+    def named(self, name: str, text: str) -> Self:
+        """The value of the named variable ``{{name}}``."""
+        return self.parameter(TextParameter(text, name=name))
+
+    def currency(self, fallback_value: str, code: str, amount_1000: int, *, name: str | None = None) -> Self:
+        return self.parameter(CurrencyParameter(fallback_value, code, amount_1000, name=name))
+
+    def date_time(self, fallback_value: str, *, name: str | None = None) -> Self:
+        return self.parameter(DateTimeParameter(fallback_value, name=name))
+
+    def location(
+        self, latitude: float, longitude: float, *, name: str | None = None, address: str | None = None
+    ) -> Self:
+        """A location header: the map shown above the body."""
+        self._format = HeaderFormat.LOCATION
+        self._location = LocationParameter(latitude, longitude, name=name, address=address)
         return self
 
     def image(self, *, link: str | None = None, media_id: str | None = None) -> Self:
@@ -78,31 +107,44 @@ class HeaderComponentBuilder:
             media_link=self._link,
             media_id=self._media_id,
             filename=self._filename,
+            location=self._location,
         )
         _raise_if(self._validator.header_issues(header))
         return header
 
 
 class BodyComponentBuilder:
-    """The body's variable values, in order."""
+    """The body's variable values, in order (or by name)."""
 
     def __init__(self, limits: TemplateLimits | None = None) -> None:
         self._validator = TemplateMessageValidator(limits)
         self._text: str | None = None
-        self._parameters: list[str] = []
+        self._parameters: list[VariableValue] = []
 
     def text(self, template_text: str) -> Self:
         """The template's body (with ``{{1}}``, ``{{2}}``...), when known, so its rendered length is checked."""
         self._text = template_text
         return self
 
-    def parameter(self, value: str) -> Self:
+    def parameter(self, value: VariableValue) -> Self:
         self._parameters.append(value)
         return self
 
-    def parameters(self, *values: str) -> Self:
+    def parameters(self, *values: VariableValue) -> Self:
         self._parameters.extend(values)
         return self
+
+    def named(self, name: str, text: str) -> Self:
+        """The value of the named variable ``{{name}}`` (templates whose parameter format is NAMED)."""
+        return self.parameter(TextParameter(text, name=name))
+
+    def currency(self, fallback_value: str, code: str, amount_1000: int, *, name: str | None = None) -> Self:
+        """An amount: ``currency("€12.50", "EUR", 12500)``; the Cloud API shows ``fallback_value``."""
+        return self.parameter(CurrencyParameter(fallback_value, code, amount_1000, name=name))
+
+    def date_time(self, fallback_value: str, *, name: str | None = None) -> Self:
+        """A date or time; the Cloud API shows ``fallback_value``."""
+        return self.parameter(DateTimeParameter(fallback_value, name=name))
 
     def build(self) -> BodyComponent:
         body = BodyComponent(text=self._text, parameters=tuple(self._parameters))
@@ -111,12 +153,23 @@ class BodyComponentBuilder:
 
 
 class ButtonComponentBuilder:
-    """One button; start from :meth:`quick_reply`, :meth:`url` or :meth:`phone_number`."""
+    """One button; start from :meth:`quick_reply`, :meth:`url`, :meth:`phone_number`, :meth:`copy_code` or
+    :meth:`flow`."""
 
-    def __init__(self, kind: ButtonKind, *, payload: str | None = None, url_suffix: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: ButtonKind,
+        *,
+        payload: str | None = None,
+        url_suffix: str | None = None,
+        coupon_code: str | None = None,
+        flow_token: str | None = None,
+    ) -> None:
         self._kind = kind
         self._payload = payload
         self._url_suffix = url_suffix
+        self._coupon_code = coupon_code
+        self._flow_token = flow_token
         self._label: str | None = None
         self._limits: TemplateLimits | None = None
 
@@ -134,6 +187,16 @@ class ButtonComponentBuilder:
     def phone_number(cls) -> ButtonComponentBuilder:
         return cls(ButtonKind.PHONE_NUMBER)
 
+    @classmethod
+    def copy_code(cls, coupon_code: str) -> ButtonComponentBuilder:
+        """A copy-code button (coupon templates): ``coupon_code`` is what the customer copies."""
+        return cls(ButtonKind.COPY_CODE, coupon_code=coupon_code)
+
+    @classmethod
+    def flow(cls, flow_token: str | None = None) -> ButtonComponentBuilder:
+        """A flow button; ``flow_token`` comes back with the flow's answers (Meta's default when omitted)."""
+        return cls(ButtonKind.FLOW, flow_token=flow_token)
+
     def label(self, text: str) -> Self:
         """The button's text as defined in the template (checked against the label limit, not sent)."""
         self._label = text
@@ -144,7 +207,14 @@ class ButtonComponentBuilder:
         return self
 
     def build(self, index: int = 0) -> ButtonComponent:
-        button = ButtonComponent(kind=self._kind, label=self._label, payload=self._payload, url_suffix=self._url_suffix)
+        button = ButtonComponent(
+            kind=self._kind,
+            label=self._label,
+            payload=self._payload,
+            url_suffix=self._url_suffix,
+            coupon_code=self._coupon_code,
+            flow_token=self._flow_token,
+        )
         _raise_if(TemplateMessageValidator(self._limits).button_issues(button, f"buttons[{index}]"))
         return button
 

@@ -33,6 +33,8 @@ class TemplateLimits:
     header_parameters: int = 1
     #: A parameter may not hold more than this many consecutive spaces (Graph error 132018).
     consecutive_spaces: int = 4
+    #: The code a copy-code button copies.
+    coupon_code_length: int = 15
 
     def __post_init__(self) -> None:
         for field in fields(self):

@@ -1,11 +1,12 @@
 """What a template message is made of, as plain values (seed phase 1).
 
 A template is defined once on Meta's side (its name, language, header, body, footer, buttons, with numbered
-variables ``{{1}}``, ``{{2}}``, ...); a send names it and supplies the variables' values. These values carry
-the *parameters* that are sent and, optionally, the template's own texts (``text``, ``label``, footer). The
-texts are never sent; when they are known, the validator renders them with the parameters and checks the
-result against Meta's limits, which is how a header that would be 61 characters long is caught here and not
-by Meta. Serialising to the Cloud API's JSON is the adapter's job.
+variables ``{{1}}``, ``{{2}}``, ... or named ones ``{{first_name}}``); a send names it and supplies the
+variables' values (:mod:`~dispatcher_core.messaging.parameters`: text, currency, date_time, location).
+These values carry the *parameters* that are sent and, optionally, the template's own texts (``text``,
+``label``, footer). The texts are never sent; when they are known, the validator renders them with the
+parameters and checks the result against Meta's limits, which is how a header that would be 61 characters
+long is caught here and not by Meta. Serialising to the Cloud API's JSON is the adapter's job.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dispatcher_core.messaging.parameters import LocationParameter, VariableValue, display_text, parameter_name
+
 __all__ = [
     "BodyComponent",
     "ButtonComponent",
@@ -23,11 +26,13 @@ __all__ = [
     "HeaderComponent",
     "HeaderFormat",
     "TemplateMessage",
+    "placeholder_names",
     "placeholder_numbers",
     "render",
 ]
 
-PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+#: A variable: ``{{1}}`` (positional) or ``{{first_name}}`` (named: lowercase letters, digits, underscores).
+PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
 
 
 class HeaderFormat(enum.StrEnum):
@@ -35,33 +40,38 @@ class HeaderFormat(enum.StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     DOCUMENT = "document"
+    LOCATION = "location"
 
 
 class ButtonKind(enum.StrEnum):
     QUICK_REPLY = "quick_reply"
     URL = "url"
     PHONE_NUMBER = "phone_number"
+    COPY_CODE = "copy_code"
+    FLOW = "flow"
 
 
 @dataclass(frozen=True, slots=True)
 class HeaderComponent:
-    """A text header (``parameters`` fill its variable) or a media header (exactly one of ``media_link`` and
-    ``media_id``; ``filename`` for documents only)."""
+    """A text header (``parameters`` fill its variable), a media header (exactly one of ``media_link`` and
+    ``media_id``; ``filename`` for documents only) or a location header (``location``)."""
 
     format: HeaderFormat
     text: str | None = None
-    parameters: tuple[str, ...] = ()
+    parameters: tuple[VariableValue, ...] = ()
     media_link: str | None = None
     media_id: str | None = None
     filename: str | None = None
+    location: LocationParameter | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BodyComponent:
-    """The body's variable values, in order (``{{1}}`` first); ``text`` is the template's body when known."""
+    """The body's variable values, in order (``{{1}}`` first) or named; ``text`` is the template's body when
+    known."""
 
     text: str | None = None
-    parameters: tuple[str, ...] = ()
+    parameters: tuple[VariableValue, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,17 +86,20 @@ class FooterComponent:
 class ButtonComponent:
     """One button of the template, at its position in the template's button list (which is the ``index``
     the Cloud API wants). ``payload`` is what a quick-reply tap sends back; ``url_suffix`` fills the variable of
-    a dynamic URL button. ``label`` is the button's text when known (checked, never sent)."""
+    a dynamic URL button; ``coupon_code`` is what a copy-code button copies; ``flow_token`` identifies the
+    flow session a flow button opens. ``label`` is the button's text when known (checked, never sent)."""
 
     kind: ButtonKind
     label: str | None = None
     payload: str | None = None
     url_suffix: str | None = None
+    coupon_code: str | None = None
+    flow_token: str | None = None
 
     @property
     def has_parameters(self) -> bool:
         """Whether the send request must carry a component for this button (static buttons need none)."""
-        return self.payload is not None or self.url_suffix is not None
+        return any(value is not None for value in (self.payload, self.url_suffix, self.coupon_code, self.flow_token))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +115,23 @@ class TemplateMessage:
     buttons: tuple[ButtonComponent, ...] = ()
 
 
+def placeholder_names(text: str) -> list[str]:
+    """Every variable used in ``text``, in order of appearance (``"{{2}} {{name}}"`` -> ``["2", "name"]``)."""
+    return [match.group(1) for match in PLACEHOLDER.finditer(text)]
+
+
 def placeholder_numbers(text: str) -> list[int]:
-    """The variable numbers used in ``text``, in order of appearance (``"{{2}} {{1}}"`` -> ``[2, 1]``)."""
-    return [int(match.group(1)) for match in PLACEHOLDER.finditer(text)]
+    """The numbered variables used in ``text``, in order of appearance (``"{{2}} {{1}}"`` -> ``[2, 1]``)."""
+    return [int(name) for name in placeholder_names(text) if name.isdigit()]
 
 
-def render(text: str, parameters: Sequence[str]) -> str:
-    """``text`` with ``{{n}}`` replaced by ``parameters[n - 1]``; variables without a value are left as is."""
+def render(text: str, parameters: Sequence[VariableValue]) -> str:
+    """``text`` with ``{{n}}`` replaced by ``parameters[n - 1]`` and ``{{name}}`` by the parameter of that
+    name (currency and date_time by their fallback value); variables without a value are left as is."""
+    values = {str(index): display_text(value) for index, value in enumerate(parameters, start=1)}
+    values.update({name: display_text(value) for value in parameters if (name := parameter_name(value)) is not None})
 
     def substitute(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        return parameters[number - 1] if 1 <= number <= len(parameters) else match.group(0)
+        return values.get(match.group(1), match.group(0))
 
     return PLACEHOLDER.sub(substitute, text)

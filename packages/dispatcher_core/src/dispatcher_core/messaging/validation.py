@@ -1,6 +1,8 @@
 """``TemplateMessageValidator`` and the checks on text messages and recipients (seed phase 1).
 
-Every check names the field (a path such as ``buttons[3].label``) and the limit it breaks. The template
+Every check names the field (a path such as ``buttons[3].label`` or ``body.parameters[1].currency.code``) and
+the limit it breaks. Parameters of every type Meta defines are checked (text, named or positional; currency;
+date_time; media and location headers; quick-reply, URL, copy-code and flow buttons). The template
 validator collects every issue before raising, so one round trip tells the caller everything to fix.
 """
 
@@ -11,6 +13,15 @@ from collections.abc import Sequence
 
 from dispatcher_core.messaging.errors import InvalidMessage, TemplateValidationError, ValidationIssue
 from dispatcher_core.messaging.limits import TEXT_MAX_LENGTH, TemplateLimits
+from dispatcher_core.messaging.parameters import (
+    CurrencyParameter,
+    DateTimeParameter,
+    LocationParameter,
+    TextParameter,
+    VariableValue,
+    display_text,
+    parameter_name,
+)
 from dispatcher_core.messaging.template import (
     BodyComponent,
     ButtonComponent,
@@ -19,6 +30,7 @@ from dispatcher_core.messaging.template import (
     HeaderComponent,
     HeaderFormat,
     TemplateMessage,
+    placeholder_names,
     placeholder_numbers,
     render,
 )
@@ -29,6 +41,8 @@ _NAME = re.compile(r"[a-z0-9_]+")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")
 _RECIPIENT = re.compile(r"\+?[0-9]{5,20}")
 _MEDIA_SCHEMES = ("https://", "http://")
+_PARAMETER_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 Issues = list[ValidationIssue]
 
@@ -86,6 +100,20 @@ class TemplateMessageValidator:
 
     def header_issues(self, header: HeaderComponent, field: str = "header") -> list[ValidationIssue]:
         found: Issues = []
+        if header.format is not HeaderFormat.LOCATION and header.location is not None:
+            found.append(ValidationIssue(f"{field}.location", "location headers only", f"a {header.format} header"))
+        if header.format is HeaderFormat.LOCATION:
+            if header.location is None:
+                found.append(ValidationIssue(f"{field}.location", "a latitude and a longitude", "is missing"))
+            else:
+                found += _location_issues(header.location, f"{field}.location")
+            if header.media_link is not None or header.media_id is not None or header.filename is not None:
+                found.append(
+                    ValidationIssue(field, "a location header has no media", "has a media link, id or filename")
+                )
+            if header.text is not None or header.parameters:
+                found.append(ValidationIssue(field, "a location header has no text", "has text or text parameters"))
+            return found
         if header.format is HeaderFormat.TEXT:
             if header.media_link is not None or header.media_id is not None or header.filename is not None:
                 found.append(ValidationIssue(field, "a text header has no media", "has a media link, id or filename"))
@@ -121,7 +149,7 @@ class TemplateMessageValidator:
             self._check_text(body.text, body.parameters, self.limits.body_text_length, f"{field}.text", found)
         else:
             # Without the template's text, the parameters alone are a lower bound of the rendered body.
-            total = sum(len(parameter) for parameter in body.parameters)
+            total = sum(len(display_text(parameter)) for parameter in body.parameters)
             if total > self.limits.body_text_length:
                 found.append(
                     ValidationIssue(
@@ -150,20 +178,35 @@ class TemplateMessageValidator:
                 found.append(
                     ValidationIssue(f"{field}.label", f"{limit} characters", f"is {len(button.label)} characters long")
                 )
-        match button.kind:
-            case ButtonKind.QUICK_REPLY:
-                if button.url_suffix is not None:
-                    found.append(ValidationIssue(f"{field}.url_suffix", "URL buttons only", "given for a quick reply"))
-                if button.payload is not None and not button.payload:
-                    found.append(ValidationIssue(f"{field}.payload", "a non-empty payload", "is empty"))
-            case ButtonKind.URL:
-                if button.payload is not None:
-                    found.append(ValidationIssue(f"{field}.payload", "quick replies only", "given for a URL button"))
-                if button.url_suffix is not None and not button.url_suffix.strip():
-                    found.append(ValidationIssue(f"{field}.url_suffix", "a non-empty URL variable", "is empty"))
-            case ButtonKind.PHONE_NUMBER:
-                if button.has_parameters:
-                    found.append(ValidationIssue(field, "a phone button has no parameters", "has a payload or URL"))
+        values = {
+            "payload": (button.payload, ButtonKind.QUICK_REPLY),
+            "url_suffix": (button.url_suffix, ButtonKind.URL),
+            "coupon_code": (button.coupon_code, ButtonKind.COPY_CODE),
+            "flow_token": (button.flow_token, ButtonKind.FLOW),
+        }
+        for attribute, (value, owner) in values.items():
+            if value is None:
+                continue
+            if owner is not button.kind:
+                found.append(
+                    ValidationIssue(
+                        f"{field}.{attribute}", f"{owner} buttons only", f"given for a {button.kind} button"
+                    )
+                )
+            elif not value.strip():
+                found.append(ValidationIssue(f"{field}.{attribute}", "a non-blank value", "is empty"))
+        if button.kind is ButtonKind.COPY_CODE:
+            code_limit = self.limits.coupon_code_length
+            if button.coupon_code is None:
+                found.append(ValidationIssue(f"{field}.coupon_code", f"1 to {code_limit} characters", "is missing"))
+            elif len(button.coupon_code) > code_limit:
+                found.append(
+                    ValidationIssue(
+                        f"{field}.coupon_code",
+                        f"{code_limit} characters",
+                        f"is {len(button.coupon_code)} characters long",
+                    )
+                )
         return found
 
     def buttons_issues(self, buttons: Sequence[ButtonComponent]) -> list[ValidationIssue]:
@@ -177,26 +220,81 @@ class TemplateMessageValidator:
             found += self.button_issues(button, f"buttons[{index}]")
         return found
 
-    def _check_parameters(self, parameters: Sequence[str], field: str, found: Issues) -> None:
-        spaces = " " * (self.limits.consecutive_spaces + 1)
-        for index, parameter in enumerate(parameters):
+    def _check_parameters(self, parameters: Sequence[VariableValue], field: str, found: Issues) -> None:
+        names = [parameter_name(parameter) for parameter in parameters]
+        if any(name is None for name in names) and any(name is not None for name in names):
+            found.append(ValidationIssue(field, "all named or all positional", "mixes named and positional values"))
+        seen: set[str] = set()
+        for index, (parameter, name) in enumerate(zip(parameters, names, strict=True)):
             where = f"{field}[{index}]"
-            if not isinstance(parameter, str) or not parameter.strip():
-                found.append(ValidationIssue(where, "a non-blank text", f"is {parameter!r}"))
-            elif "\n" in parameter or "\t" in parameter:
-                found.append(ValidationIssue(where, "no new line or tab", "contains one"))
-            elif spaces in parameter:
-                found.append(
-                    ValidationIssue(where, f"at most {self.limits.consecutive_spaces} consecutive spaces", "has more")
-                )
+            if name is not None:
+                if not _PARAMETER_NAME.fullmatch(name):
+                    found.append(
+                        ValidationIssue(f"{where}.name", "lowercase letters, digits and underscores", repr(name))
+                    )
+                elif name in seen:
+                    found.append(ValidationIssue(f"{where}.name", "each name once", f"{name!r} is given twice"))
+                seen.add(name)
+            found += self._value_issues(parameter, where)
+
+    def _value_issues(self, parameter: VariableValue, where: str) -> Issues:
+        match parameter:
+            case str() | TextParameter():
+                return self._text_value_issues(parameter if isinstance(parameter, str) else parameter.text, where)
+            case CurrencyParameter(fallback_value=fallback, code=code, amount_1000=amount):
+                found = self._text_value_issues(fallback, f"{where}.currency.fallback_value")
+                if not isinstance(code, str) or not _CURRENCY_CODE.fullmatch(code):
+                    found.append(
+                        ValidationIssue(f"{where}.currency.code", "an ISO 4217 code such as 'EUR'", repr(code))
+                    )
+                if isinstance(amount, bool) or not isinstance(amount, int):
+                    found.append(
+                        ValidationIssue(f"{where}.currency.amount_1000", "a whole number (amount x 1000)", repr(amount))
+                    )
+                return found
+            case DateTimeParameter(fallback_value=fallback):
+                return self._text_value_issues(fallback, f"{where}.date_time.fallback_value")
+            case _:  # not a value type at all (an untyped caller): refused like any bad value
+                kind = type(parameter).__name__  # type: ignore[unreachable]  # the types say it cannot happen
+                return [ValidationIssue(where, "a text, currency or date_time value", f"is a {kind}")]
+
+    def _text_value_issues(self, value: object, where: str) -> Issues:
+        spaces = " " * (self.limits.consecutive_spaces + 1)
+        if not isinstance(value, str) or not value.strip():
+            return [ValidationIssue(where, "a non-blank text", f"is {value!r}")]
+        if "\n" in value or "\t" in value:
+            return [ValidationIssue(where, "no new line or tab", "contains one")]
+        if spaces in value:
+            return [ValidationIssue(where, f"at most {self.limits.consecutive_spaces} consecutive spaces", "has more")]
+        return []
 
     @staticmethod
-    def _check_text(text: str | None, parameters: Sequence[str], limit: int, field: str, found: Issues) -> None:
-        """The template's text: its variables are exactly 1..n with n values given, and rendered it fits."""
+    def _check_text(
+        text: str | None, parameters: Sequence[VariableValue], limit: int, field: str, found: Issues
+    ) -> None:
+        """The template's text: its variables are exactly 1..n with n values given (or exactly the names
+        given), and rendered it fits."""
         if text is None:
             return
         if not text.strip():
             found.append(ValidationIssue(field, f"1 to {limit} characters", "is empty"))
+            return
+        named = {name for name in placeholder_names(text) if not name.isdigit()}
+        given = {name for parameter in parameters if (name := parameter_name(parameter)) is not None}
+        if named or given:
+            if named != given:
+                found.append(
+                    ValidationIssue(
+                        field.rsplit(".", 1)[0] + ".parameters",
+                        f"one value per variable of the text ({', '.join(sorted(named)) or 'none'})",
+                        f"{', '.join(sorted(given)) or 'none'} given",
+                    )
+                )
+            rendered = render(text, parameters)
+            if len(rendered) > limit:
+                found.append(
+                    ValidationIssue(field, f"{limit} characters", f"is {len(rendered)} characters once rendered")
+                )
             return
         numbers = sorted(set(placeholder_numbers(text)))
         if numbers != list(range(1, len(numbers) + 1)):
@@ -212,3 +310,16 @@ class TemplateMessageValidator:
         rendered = render(text, parameters)
         if len(rendered) > limit:
             found.append(ValidationIssue(field, f"{limit} characters", f"is {len(rendered)} characters once rendered"))
+
+
+def _location_issues(location: LocationParameter, field: str) -> Issues:
+    found: Issues = []
+    for attribute, bound in (("latitude", 90.0), ("longitude", 180.0)):
+        value = getattr(location, attribute)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -bound <= value <= bound:
+            found.append(ValidationIssue(f"{field}.{attribute}", f"a number from -{bound:g} to {bound:g}", repr(value)))
+    for attribute in ("name", "address"):
+        value = getattr(location, attribute)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            found.append(ValidationIssue(f"{field}.{attribute}", "a non-blank text when given", repr(value)))
+    return found

@@ -7,18 +7,21 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.conversation_repository import ConversationRepository
 from dispatcher_core.ports.event_publisher import EventPublisher
+from dispatcher_core.ports.media_index import MediaIndex
 from dispatcher_core.ports.message_sender import MessageSender, SendReceipt
 from dispatcher_core.ports.outbox_repository import OutboxCount, OutboxRepository
 from dispatcher_core.ports.pending_store import PendingStore
 from dispatcher_core.ports.presence_repository import PresenceRepository
 from dispatcher_core.ports.queue_repository import QueueRepository
 from dispatcher_core.ports.slot_claims import SlotClaims
+from dispatcher_core.ports.template_catalogue import TemplateCatalogue
 from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "Clock",
     "ConversationRepository",
     "EventPublisher",
+    "MediaIndex",
     "MessageSender",
     "OutboxCount",
     "OutboxRepository",
@@ -27,6 +30,7 @@ __all__ = [
     "QueueRepository",
     "SendReceipt",
     "SlotClaims",
+    "TemplateCatalogue",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]

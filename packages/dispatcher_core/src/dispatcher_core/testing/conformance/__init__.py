@@ -24,19 +24,23 @@ require_testing_extra("dispatcher_core.testing.conformance", "pytest", "pytest_a
 # The imports below need pytest (E402: they must follow the check above).
 
 from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance  # noqa: E402
+from dispatcher_core.testing.conformance.media_index import MediaIndexConformance  # noqa: E402
 from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance  # noqa: E402
 from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance  # noqa: E402
 from dispatcher_core.testing.conformance.queue_repository import QueueRepositoryConformance  # noqa: E402
 from dispatcher_core.testing.conformance.slot_claims import SlotClaimsConformance  # noqa: E402
+from dispatcher_core.testing.conformance.template_catalogue import TemplateCatalogueConformance  # noqa: E402
 from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConformance  # noqa: E402
 
 __all__ = [
     "ConversationRepositoryConformance",
+    "MediaIndexConformance",
     "PendingStoreConformance",
     "PresenceRepositoryConformance",
     "QueueRepositoryConformance",
     "SlotClaimsConformance",
     "StoreConformance",
+    "TemplateCatalogueConformance",
     "UnitOfWorkConformance",
 ]
 
