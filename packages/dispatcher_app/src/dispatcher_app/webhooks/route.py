@@ -16,7 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dispatcher_app.auth import token_matches
@@ -83,6 +83,8 @@ class WhatsAppWebhook:
             body = await _read_body(request, limit)
         except _TooLarge:
             return _error(413, f"body larger than {limit} bytes")
+        except ClientDisconnect:  # gone before the body was complete (or cut by the body timeout): nothing to do
+            return _error(400, "client disconnected before the body was complete")
         if not signature_matches(body, request.headers.get(SIGNATURE_HEADER), runtime.config.whatsapp_app_secret):
             return _error(401, f"missing or invalid {SIGNATURE_HEADER}")
         try:
