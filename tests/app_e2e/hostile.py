@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dispatcher_app.testing import signed_webhook_headers
 from dispatcher_core.entities.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 
-__all__ = ["BuiltBody", "Plan", "build_body", "free_bodies", "plans"]
+__all__ = ["BuiltBody", "Fuzzer", "Plan", "build_body", "free_bodies", "plans"]
 
 SURROGATES = ["\ud800", "\udfff", "a\udc80b", "\ud83d"]  # lone halves (a pair of them would be one emoji)
 POISONS = (
@@ -65,7 +69,7 @@ class Plan:
 
 plans = st.builds(
     Plan,
-    messages=st.lists(st.tuples(st.sampled_from(("valid", "valid", *POISONS)), valid_text), min_size=1, max_size=6),
+    messages=st.lists(st.tuples(st.just("valid") | st.sampled_from(POISONS), valid_text), min_size=1, max_size=6),
     junk_items=st.lists(junk.filter(lambda item: not isinstance(item, dict)), max_size=2),
     changes=st.integers(1, 3),
 )
@@ -187,3 +191,77 @@ free_bodies: st.SearchStrategy[Any] = (
     )
     | _shaped
 )
+
+
+class Fuzzer:
+    """Posts fuzzed signed bodies to a running server and keeps what the store must hold afterwards."""
+
+    def __init__(self, client: httpx.Client, app_secret: str, admin_headers: dict[str, str]) -> None:
+        self.client = client
+        self.app_secret = app_secret
+        self.admin_headers = admin_headers
+        self.must_store: dict[str, str | None] = {}
+        self.must_not_store: set[str] = set()
+        self.free_accepted = 0
+        self.statuses: Counter[int] = Counter()
+        self.server_errors = 0
+
+    def post(self, body: bytes) -> httpx.Response:
+        response = self.client.post(
+            "/webhooks/whatsapp", content=body, headers=signed_webhook_headers(body, self.app_secret)
+        )
+        self.statuses[response.status_code] += 1
+        if response.status_code >= 500:
+            self.server_errors += 1
+        return response
+
+    def run_planned(self, examples: int) -> None:
+        """Planned bodies: each answered 200 with exact counts (accepted = valid, invalid = poisoned)."""
+
+        @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(plan=plans)
+        def one(plan: Plan) -> None:
+            built = build_body(plan)
+            response = self.post(built.body)
+            assert response.status_code == 200, response.text
+            counts = response.json()
+            assert counts["accepted"] == len(built.must_store), (plan, counts)
+            assert counts["invalid"] == len(built.must_not_store), (plan, counts)
+            assert counts["duplicates"] == 0
+            self.must_store.update({key: text or None for key, text in built.must_store.items()})
+            self.must_not_store.update(built.must_not_store)
+
+        one()
+
+    def run_free(self, examples: int) -> None:
+        """Shapeless bodies: never a 5xx; counts what was answered accepted."""
+
+        @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(body=free_bodies)
+        def one(body: Any) -> None:
+            response = self.post(json.dumps(body).encode())
+            assert response.status_code < 500, response.text
+            if response.status_code == 200:
+                self.free_accepted += response.json()["accepted"]
+
+        one()
+
+    def stored(self) -> dict[str, str | None]:
+        """Every stored message (external id -> text), through the admin routes, which must all answer 200."""
+        found: dict[str, str | None] = {}
+        offset = 0
+        while True:
+            page = self.client.get(
+                "/admin/conversations", params={"limit": 500, "offset": offset}, headers=self.admin_headers
+            )
+            assert page.status_code == 200, page.text
+            conversations = page.json()["conversations"]
+            for conversation in conversations:
+                detail = self.client.get(f"/admin/conversations/{conversation['id']}", headers=self.admin_headers)
+                assert detail.status_code == 200, detail.text
+                for message in detail.json()["messages"]:
+                    assert message["external_id"] not in found
+                    found[message["external_id"]] = message["text"]
+            if len(conversations) < 500:
+                return found
+            offset += 500

@@ -12,7 +12,6 @@ CI runs a bounded number of examples; ``benches/robustness/fuzz_webhooks.py`` ru
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +20,13 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
 from redis.asyncio import Redis
 
 from dispatcher_adapters.redis import delete_prefix
 from dispatcher_adapters.sql import upgrade
-from dispatcher_app.testing import signed_webhook_headers
 
 from .conftest import _plain, clean_environment, free_port, running_servers
-from .hostile import Plan, build_body, free_bodies, plans
+from .hostile import Fuzzer
 
 SECRETS = {
     "DISPATCHER_ADMIN_TOKEN": "hostile-admin",
@@ -108,77 +105,12 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[httpx.Cli
             cleanup()
 
 
-def post(client: httpx.Client, body: bytes) -> httpx.Response:
-    headers = signed_webhook_headers(body, SECRETS["WHATSAPP_APP_SECRET"])
-    return client.post("/webhooks/whatsapp", content=body, headers=headers)
-
-
-def stored(client: httpx.Client) -> dict[str, str | None]:
-    """Every stored message (external id -> text), through the admin routes, which must all answer 200."""
-    found: dict[str, str | None] = {}
-    offset = 0
-    while True:
-        page = client.get("/admin/conversations", params={"limit": 500, "offset": offset}, headers=ADMIN)
-        assert page.status_code == 200, page.text
-        conversations = page.json()["conversations"]
-        for conversation in conversations:
-            detail = client.get(f"/admin/conversations/{conversation['id']}", headers=ADMIN)
-            assert detail.status_code == 200, detail.text
-            for message in detail.json()["messages"]:
-                assert message["external_id"] not in found
-                found[message["external_id"]] = message["text"]
-        if len(conversations) < 500:
-            return found
-        offset += 500
-
-
-def run_planned(client: httpx.Client, examples: int) -> tuple[int, dict[str, str | None], set[str]]:
-    """``examples`` planned bodies: each answered 200 with exact counts. Returns (bodies, must store, must not)."""
-    must_store: dict[str, str | None] = {}
-    must_not: set[str] = set()
-    sent = 0
-
-    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(plan=plans)
-    def one(plan: Plan) -> None:
-        nonlocal sent
-        built = build_body(plan)
-        response = post(client, built.body)
-        sent += 1
-        assert response.status_code == 200, response.text
-        counts = response.json()
-        assert counts["accepted"] == len(built.must_store), (plan, counts)
-        assert counts["invalid"] == len(built.must_not_store), (plan, counts)
-        assert counts["duplicates"] == 0
-        must_store.update({key: text or None for key, text in built.must_store.items()})
-        must_not.update(built.must_not_store)
-
-    one()
-    return sent, must_store, must_not
-
-
-def run_free(client: httpx.Client, examples: int) -> tuple[int, int]:
-    """``examples`` shapeless bodies: never a 5xx. Returns (bodies, messages answered accepted)."""
-    accepted = sent = 0
-
-    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(body=free_bodies)
-    def one(body: Any) -> None:
-        nonlocal accepted, sent
-        response = post(client, json.dumps(body).encode())
-        sent += 1
-        assert response.status_code < 500, response.text
-        if response.status_code == 200:
-            accepted += response.json()["accepted"]
-
-    one()
-    return sent, accepted
-
-
 def test_hostile_webhooks_are_rejected_alone_and_change_nothing(served: httpx.Client) -> None:
-    _, must_store, must_not = run_planned(served, EXAMPLES)
-    found = stored(served)
-    assert found == must_store
-    assert not must_not & found.keys()
-    _, accepted = run_free(served, EXAMPLES)
-    assert len(stored(served)) == len(must_store) + accepted
+    fuzzer = Fuzzer(served, SECRETS["WHATSAPP_APP_SECRET"], ADMIN)
+    fuzzer.run_planned(EXAMPLES)
+    found = fuzzer.stored()
+    assert found == fuzzer.must_store
+    assert not fuzzer.must_not_store & found.keys()
+    fuzzer.run_free(EXAMPLES)
+    assert len(fuzzer.stored()) == len(fuzzer.must_store) + fuzzer.free_accepted
+    assert fuzzer.server_errors == 0
