@@ -1,4 +1,4 @@
-"""Hostile frames on /ws/agent: every one gets an ``error`` frame and the socket keeps working (DESIGN §4)."""
+"""Hostile frames on /ws/agent (and /ws/admin): every one gets an ``error`` frame and the socket keeps working."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from websockets.asyncio.client import connect
 
-from dispatcher_app.testing import AppHarness, receive_json, text_message_body
+from dispatcher_app.testing import TEST_ADMIN_TOKEN, AppHarness, receive_json, text_message_body
 from dispatcher_app.ws.frames import MAX_FRAME_CHARS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -102,3 +103,13 @@ async def test_fuzzed_frames_are_each_answered(harness: AppHarness, frame: Any) 
         await ws.send(json.dumps({"type": "ping"}))
         assert (await receive_json(ws))["type"] == "pong"
     assert (await harness.admin("GET", "/admin/conversations")).json()["conversations"] == []
+
+
+@pytest.mark.parametrize("raw", [HOSTILE[name] for name in ("lone-surrogate-type", "deeply-nested-object", "oversize")])
+async def test_the_admin_socket_answers_hostile_frames_too(harness: AppHarness, raw: str) -> None:
+    async with connect(f"{harness.server.ws_url}/ws/admin?token={TEST_ADMIN_TOKEN}") as admin:
+        assert (await receive_json(admin))["type"] == "hello"
+        await admin.send(raw)
+        assert (await receive_json(admin))["code"] == "bad_frame"
+        await admin.send(json.dumps({"type": "ping"}))
+        assert (await receive_json(admin))["type"] == "pong"
