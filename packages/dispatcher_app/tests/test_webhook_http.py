@@ -222,3 +222,45 @@ async def test_store_down_is_503_then_the_retry_is_stored(make_harness: MakeHarn
         store.down = False
         assert (await h.post_webhook(body)).json() == {**COUNTS, "accepted": 1}
         assert await stored_messages(h) == [("wamid.retry", "text", "retry me")]
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        {"text": {"body": "\ud800"}},
+        {"text": {"body": "a\x00b"}},
+        {"id": "wamid." + "9" * 300},
+        {"from": "1" * 300},
+        {"id": "wamid.\udfff"},
+    ],
+    ids=["surrogate-text", "nul-text", "long-id", "long-sender", "surrogate-id"],
+)
+async def test_a_poisoned_message_is_rejected_alone(harness: AppHarness, poison: dict[str, Any]) -> None:
+    """I10: the messages around it are stored, the answer is 200 with it counted invalid, a resend changes
+    nothing, and the admin routes can show everything that was stored."""
+    messages = [
+        text("good-1", "alice", "before"),
+        {**text("bad", "mallory", "x"), **poison},
+        text("good-2", "bob", "after"),
+    ]
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [change("B", messages)]}]}).encode()
+    response = await harness.post_webhook(body)
+    assert (response.status_code, response.json()) == (200, {**COUNTS, "accepted": 2, "invalid": 1})
+    again = await harness.post_webhook(body)
+    assert (again.status_code, again.json()) == (200, {**COUNTS, "duplicates": 2, "invalid": 1})
+    assert sorted(await stored_messages(harness)) == [("good-1", "text", "before"), ("good-2", "text", "after")]
+    assert (await harness.admin("GET", "/admin/conversations")).status_code == 200
+
+
+async def test_a_surrogate_in_a_profile_name_rejects_that_message_only(harness: AppHarness) -> None:
+    value = {
+        "metadata": {"phone_number_id": "B"},
+        "contacts": [{"profile": {"name": "Ann \ud800"}, "wa_id": "ann"}, {"profile": {"name": "Bob"}, "wa_id": "bob"}],
+        "messages": [text("from-ann", "ann", "hi"), text("from-bob", "bob", "hello")],
+    }
+    body = json.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": value}]}]}
+    )
+    response = await harness.post_webhook(body.encode())
+    assert response.json() == {**COUNTS, "accepted": 1, "invalid": 1}
+    assert await stored_messages(harness) == [("from-bob", "text", "hello")]

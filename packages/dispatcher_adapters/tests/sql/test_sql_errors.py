@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
@@ -45,6 +46,15 @@ class _PgError(Exception):
         (sa_exc.InterfaceError("SELECT", {}, _PgError("08006")), StoreUnavailable),
         (ConnectionRefusedError(111, "refused"), StoreUnavailable),
         (TimeoutError(), StoreUnavailable),
+        # refusals of the data itself are never an outage (I10)
+        (_PgError("22021"), InvalidInput),  # NUL character in text
+        (_PgError("22001"), InvalidInput),  # value too long for a column
+        (_PgError("22000"), InvalidInput),  # asyncpg could not encode an argument (a lone surrogate)
+        (_PgError("54000"), InvalidInput),  # index row larger than a page allows
+        (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), InvalidInput),
+        (sa_exc.DataError("INSERT", {}, sqlite3.DataError("string or blob too big")), InvalidInput),
+        (OverflowError("Python int too large to convert to SQLite INTEGER"), InvalidInput),
+        (_PgError("08006"), StoreUnavailable),  # connection failure stays an outage
     ],
 )
 def test_driver_errors_are_translated(error: BaseException, expected: type[Exception]) -> None:
@@ -286,3 +296,42 @@ async def test_a_statement_stuck_behind_a_lock_times_out_as_store_unavailable(ne
         release.set()
         await holder
         await store.close()
+
+
+async def _assert_unstorable_values_are_refused(store: SqlStore) -> None:
+    """Values the database cannot keep as they are (what the domain refuses before any store sees it, sent
+    here straight to the repository) are ``InvalidInput``, nothing is applied, and the store goes on working."""
+    conv = conversation("c-bad")
+    bad = [
+        replace(message(conv, "wamid.nul"), text="a\x00b"),
+        replace(message(conv, "wamid.surrogate"), text="\ud800"),
+        # longer than an index entry may be, and not compressible to fit
+        message(conv, "wamid.long-" + "".join(uuid.uuid4().hex for _ in range(400))),
+    ]
+    for refused in bad:
+        async with store.unit_of_work() as uow:
+            await uow.conversations.add(conv)
+            with pytest.raises(InvalidInput):  # at the statement, or at commit when writes are batched
+                await uow.conversations.add_message(refused)
+                await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.conversations.get(conv.id) is None
+        await uow.conversations.add(conv)
+        assert await uow.conversations.add_message(message(conv, "wamid.fine"))
+        await uow.commit()
+
+
+@pytest.mark.postgres
+async def test_unstorable_values_are_invalid_input_on_postgres(pg_store: SqlStore) -> None:
+    await _assert_unstorable_values_are_refused(pg_store)
+
+
+async def test_unstorable_values_are_invalid_input_on_sqlite(sqlite_store: SqlStore) -> None:
+    conv = conversation("c-bad")
+    async with sqlite_store.unit_of_work() as uow:
+        await uow.conversations.add(conv)
+        with pytest.raises(InvalidInput):
+            await uow.conversations.add_message(replace(message(conv, "wamid.surrogate"), text="\ud800"))
+            await uow.commit()
+    async with sqlite_store.unit_of_work() as uow:
+        assert await uow.conversations.get(conv.id) is None

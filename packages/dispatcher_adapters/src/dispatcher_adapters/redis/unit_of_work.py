@@ -110,7 +110,7 @@ class RedisUnitOfWork:
                 if attempt == attempts:
                     raise translate(exc) from exc
                 await asyncio.sleep(0.01 * attempt)
-            except redis_errors.RedisError as exc:
+            except (redis_errors.RedisError, UnicodeError) as exc:
                 raise translate(exc) from exc
         raise AssertionError("unreachable: the last attempt returns or raises")
 

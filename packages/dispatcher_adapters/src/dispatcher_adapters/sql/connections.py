@@ -9,6 +9,8 @@ overflow) and give the extra ones back. The pool still creates, limits and dispo
 A connection whose transaction could not be rolled back cleanly is broken: it is invalidated (closed for good)
 instead of being kept. A broken connection usually means the server restarted or dropped its connections, so
 the idle ones go too: the next units of work get fresh connections instead of failing one stale one at a time.
+An idle connection the driver already knows to be closed is never handed out; connections taken from the pool
+are checked by the engine's pre-ping (:mod:`~dispatcher_adapters.sql.engine`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ class Lease:
     driver_connection: Any
 
 
+def _known_closed(lease: Lease) -> bool:
+    """asyncpg knows when the server closed a connection (aiosqlite has nothing to lose)."""
+    is_closed = getattr(lease.driver_connection, "is_closed", None)
+    return callable(is_closed) and bool(is_closed())
+
+
 class Connections:
     __slots__ = ("_closed", "_engine", "_idle", "_keep")
 
@@ -41,8 +49,12 @@ class Connections:
 
     async def acquire(self) -> Lease:
         """An idle connection, else one from the pool (may wait for it, or raise the pool's errors)."""
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            lease = self._idle.pop()
+            if not _known_closed(lease):
+                return lease
+            with contextlib.suppress(Exception):  # the server closed it: nothing to give back
+                await lease.connection.invalidate()
         connection = await self._engine.connect()
         try:
             raw = await connection.get_raw_connection()

@@ -40,6 +40,10 @@ class Driver(Protocol):
 
     async def execute_many(self, sql: Sql, args: list[tuple[Any, ...]]) -> None: ...
 
+    def is_closed(self) -> bool:
+        """Whether the connection is known to be gone (the server closed it, or it broke)."""
+        ...
+
 
 class AsyncpgDriver:
     """``conn`` is an ``asyncpg.Connection``; its statement cache keeps every statement prepared.
@@ -76,6 +80,9 @@ class AsyncpgDriver:
 
     async def execute_many(self, sql: Sql, args: list[tuple[Any, ...]]) -> None:
         await self._conn.executemany(sql.text, args)
+
+    def is_closed(self) -> bool:
+        return bool(self._conn.is_closed())
 
 
 def _to_sqlite(value: Any) -> Any:
@@ -124,6 +131,9 @@ class SqliteDriver:
 
     async def execute_many(self, sql: Sql, args: list[tuple[Any, ...]]) -> None:
         await self._conn.executemany(sql.text, [tuple(_to_sqlite(value) for value in row) for row in args])
+
+    def is_closed(self) -> bool:
+        return False  # a file: nothing on the other side can go away
 
 
 def driver_for(dialect: str, driver_connection: Any) -> Driver:

@@ -77,7 +77,11 @@ def create_engine(
     PostgreSQL sessions get ``statement_timeout`` (``statement_timeout_ms``, 0 = none) and an
     ``idle_in_transaction_session_timeout`` of twice that: a statement stuck behind a lock, or an instance
     stuck in the middle of a transaction (holding the queue lock), fails with ``StoreUnavailable`` instead of
-    stalling every instance. Migrations run with no statement timeout."""
+    stalling every instance. Migrations run with no statement timeout.
+
+    PostgreSQL connections taken from the pool are pre-pinged (one round trip, only when the store's kept
+    connections do not suffice): after a server restart, a dead pooled connection is replaced instead of
+    failing a unit of work."""
     parsed = normalize_url(url)
     if busy_timeout_ms < 0 or statement_timeout_ms < 0 or connect_timeout <= 0 or pool_size < 1:
         raise InvalidInput(
@@ -102,7 +106,7 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
-        pool_pre_ping=False,
+        pool_pre_ping=True,
         **options,
     )
 

@@ -8,6 +8,11 @@ Nothing above this package ever sees a SQLAlchemy, asyncpg or sqlite3 type:
   transaction is gone, nothing was applied, the orchestrator retries the whole cycle;
 * any other constraint violation (a foreign key to nothing, a value out of a ``CHECK``) is the caller's data:
   :class:`~dispatcher_core.errors.InvalidInput`;
+* so is every other refusal of the data itself (invariant I10: never reported as an outage, which would make
+  the sender retry forever): PostgreSQL's data exceptions (class ``22``: a NUL character ``22021``, a value
+  too long ``22001``, a value the client could not encode ``22000``), a value over a limit of the server
+  (``54000``, e.g. an index entry larger than a page allows), and on SQLite a text that cannot be encoded
+  (``UnicodeEncodeError``), an integer out of range, a string or blob too big (``SQLITE_TOOBIG``);
 * everything else (connection refused or lost, timeouts, a missing schema, a server shutting down) becomes
   :class:`~dispatcher_core.errors.StoreUnavailable`: the app answers 503 and the caller retries later.
 """
@@ -27,6 +32,8 @@ __all__ = ["translate", "translate_if_driver_error", "translated_errors"]
 _CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "23505"})
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
+_SQLITE_TOOBIG = 18
+_DATA_SQLSTATES = frozenset({"54000"})  # program_limit_exceeded: an index row or value too large
 
 
 def _is_conflict(orig: BaseException | None) -> bool:
@@ -50,6 +57,16 @@ def _is_integrity(exc: BaseException, orig: BaseException | None) -> bool:
     return isinstance(sqlstate, str) and sqlstate.startswith("23")  # class 23: integrity constraint violation
 
 
+def _is_data_refusal(orig: BaseException | None) -> bool:
+    if isinstance(orig, UnicodeError | OverflowError | sqlite3.DataError):
+        return True
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and (sqlstate.startswith("22") or sqlstate in _DATA_SQLSTATES):
+        return True  # class 22: data exception
+    code = getattr(orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == _SQLITE_TOOBIG
+
+
 def translate(exc: BaseException) -> DispatcherError:
     """The core error for a driver failure ``exc`` (the caller raises it ``from exc``): a SQLAlchemy error
     wrapping the driver's, or the driver's own (asyncpg, sqlite3) when a statement ran on the raw connection."""
@@ -57,7 +74,7 @@ def translate(exc: BaseException) -> DispatcherError:
     detail = f"{type(orig).__name__}: {orig}"
     if _is_conflict(orig):
         return ConcurrencyConflict(f"the database reported a conflict: {detail}")
-    if _is_integrity(exc, orig):
+    if _is_integrity(exc, orig) or _is_data_refusal(orig):
         return InvalidInput(f"the database refused the data: {detail}")
     if isinstance(exc, sa_exc.DBAPIError | sqlite3.Error) or getattr(orig, "sqlstate", None):
         return StoreUnavailable(f"database error: {detail}")
@@ -71,6 +88,8 @@ _DRIVER_ERRORS = (
     OSError,
     TimeoutError,
     sqlite3.Error,
+    UnicodeError,  # sqlite3 binding a text with a lone surrogate
+    OverflowError,  # sqlite3 binding an integer wider than 64 bits
 )
 
 

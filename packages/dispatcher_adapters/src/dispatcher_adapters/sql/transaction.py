@@ -1,6 +1,10 @@
 """One database transaction, as a unit of work uses it: a pooled connection and a transaction opened together,
 every statement run with driver errors translated, and a transaction spoiled by a failed statement refused at
-commit, so that a unit of work can never apply part of its writes."""
+commit, so that a unit of work can never apply part of its writes.
+
+A connection on which anything failed as ``StoreUnavailable`` (the server restarted, the network dropped it)
+is given back as broken, never kept for the next unit of work: after a PostgreSQL restart the first unit of
+work fails, and the next ones get fresh connections - the store recovers by itself, without a human."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from dispatcher_adapters.sql.connections import Connections, Lease
 from dispatcher_adapters.sql.drivers import Driver, Row, driver_for
 from dispatcher_adapters.sql.errors import translate_if_driver_error, translated_errors
 from dispatcher_adapters.sql.statements import Sql, Statements
-from dispatcher_core.errors import DispatcherError, InvalidInput
+from dispatcher_core.errors import DispatcherError, InvalidInput, StoreUnavailable
 
 __all__ = ["Transaction"]
 
@@ -34,6 +38,7 @@ class Transaction:
         "_in_transaction",
         "_lease",
         "_lock",
+        "_lost",
         "_queue_locked",
         "committed",
         "statements",
@@ -48,6 +53,7 @@ class Transaction:
         self._driver: Driver | None = None
         self._in_transaction = False
         self._failure: DispatcherError | None = None
+        self._lost = False  # the connection failed as unavailable: never reuse it
         self._queue_locked = False
         self.committed = False
 
@@ -62,6 +68,10 @@ class Transaction:
                 self._lease = await self._connections.acquire()
                 self._driver = driver_for(self.statements.dialect.name, self._lease.driver_connection)
                 await self._begin(self._driver)
+        except StoreUnavailable:
+            self._lost = True
+            await self.close()
+            raise
         except BaseException:
             await self.close()
             raise
@@ -114,6 +124,8 @@ class Transaction:
             if failure is None:
                 raise
             self._failure = failure
+            if isinstance(failure, StoreUnavailable):
+                self._lost = True
             raise failure from exc
 
     async def lock_queue(self) -> None:
@@ -139,7 +151,9 @@ class Transaction:
             with translated_errors():
                 self._in_transaction = False
                 await driver.commit()
-        except DispatcherError:
+        except DispatcherError as exc:
+            if isinstance(exc, StoreUnavailable):
+                self._lost = True
             await self.rollback()
             raise
         self.committed = True
@@ -151,8 +165,12 @@ class Transaction:
         self._queue_locked = False
         self._in_transaction = False
         if driver is not None:
-            with translated_errors():
-                await driver.rollback()
+            try:
+                with translated_errors():
+                    await driver.rollback()
+            except StoreUnavailable:
+                self._lost = True
+                raise
 
     async def close(self) -> None:
         """Roll back whatever was not committed and give the connection back. Never raises a driver error:
@@ -162,8 +180,8 @@ class Transaction:
         self._in_transaction = False
         try:
             if lease is not None:
-                healthy = True
-                if driver is not None:
+                healthy = not self._lost and not (driver is not None and driver.is_closed())
+                if driver is not None and healthy:
                     try:
                         await driver.rollback()
                     except Exception:  # the server rolls the transaction back itself when the connection dies

@@ -3,6 +3,10 @@
 The configuration comes from the environment and a ``.env`` file (``docs/configuration.md``). Without its
 secrets the command refuses to start and names every missing or malformed variable (exit status 2), so a
 deployment never runs with a webhook anyone can post to.
+
+Slow clients: a request's headers must arrive within --header-timeout seconds and its body within
+--body-timeout seconds (else 408 and the connection is closed); an idle kept-alive connection is closed after
+--keep-alive-timeout seconds (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ import uvicorn
 from dispatcher_app.app import create_app
 from dispatcher_app.commands import add_log_format_option
 from dispatcher_app.config import ConfigError, load_config
+from dispatcher_app.http_timeouts import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    deadline_h11_protocol,
+)
 from dispatcher_app.logs import configure_logging, uvicorn_log_config
 
 __all__ = ["register"]
@@ -49,7 +59,35 @@ def register(commands: Any) -> None:
         action="store_true",
         help="trust X-Forwarded-* headers (only behind a reverse proxy you control)",
     )
+    parser.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=DEFAULT_HEADER_TIMEOUT,
+        help=f"seconds a client has to send a request's headers (default: {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=DEFAULT_BODY_TIMEOUT,
+        help=f"seconds a client has to send a request's body after its headers (default: {DEFAULT_BODY_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=int,
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        help=f"seconds an idle kept-alive connection stays open (default: {DEFAULT_KEEP_ALIVE_TIMEOUT})",
+    )
     parser.set_defaults(handler=run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds > 0: {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         log_config=uvicorn_log_config(args.log_format),
+        http=deadline_h11_protocol(header_timeout=args.header_timeout, body_timeout=args.body_timeout),
+        timeout_keep_alive=args.keep_alive_timeout,
         ws="websockets-sansio",
         ws_max_size=_WS_MAX_SIZE,
         proxy_headers=args.proxy_headers,

@@ -6,6 +6,11 @@ statuses), adds fields without notice and sends shapes our fixtures show are eas
 ``contacts`` array; an ``interactive`` message with no ``interactive`` body; ``value.errors`` next to
 messages). Every item is read on its own; one we cannot use is counted in ``unknown`` and never raises, so
 the webhook always acknowledges (a 5xx would make Meta resend the whole batch for days).
+
+A message we recognise but cannot store as it is (text that is not valid Unicode, a NUL character, an id,
+name or text over its limit: :mod:`dispatcher_core.entities.limits`) is *rejected*: it is reported in
+``ParsedBatch.rejected`` with its id and the reason, on its own, and the other messages of the body are
+unaffected (invariant I10). A status whose fields cannot be stored is counted in ``unknown``.
 """
 
 from __future__ import annotations
@@ -15,10 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dispatcher_core import IncomingMessage
+from dispatcher_core.entities.limits import MAX_ID_LENGTH, storable_problem
+from dispatcher_core.errors import InvalidInput
 
-__all__ = ["ParsedBatch", "StatusUpdate", "WhatsAppError", "message_text", "parse_webhook"]
+__all__ = ["ParsedBatch", "RejectedMessage", "StatusUpdate", "WhatsAppError", "message_text", "parse_webhook"]
 
-_MAX_TEXT = 65_536
+#: Longest text kept of what is only logged or reported (error titles and details); longer is cut.
+_MAX_REPORTED = 1_024
+#: Meta's limit for ``biz_opaque_callback_data``.
+_MAX_REFERENCE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +58,25 @@ class StatusUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedMessage:
+    """A message that cannot be stored as it is. ``external_id`` is its id as sent (it may itself be what is
+    wrong: log it with ``%r``, which escapes what a log stream cannot encode)."""
+
+    external_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedBatch:
     """Everything one webhook body holds, in body order. ``unknown`` counts items of a shape we do not handle
-    (other webhook fields, messages without an id or a sender, non-object entries...)."""
+    (other webhook fields, messages without an id or a sender, non-object entries...); ``rejected`` the
+    messages refused because they cannot be stored as they are."""
 
     messages: tuple[IncomingMessage, ...] = ()
     statuses: tuple[StatusUpdate, ...] = ()
     errors: tuple[WhatsAppError, ...] = ()
     unknown: int = 0
+    rejected: tuple[RejectedMessage, ...] = ()
 
 
 def _dict(value: object) -> Mapping[str, object]:
@@ -70,11 +91,23 @@ def _dicts(value: object) -> Iterator[Mapping[str, object] | None]:
 
 
 def _str(value: object) -> str | None:
+    """A non-empty string, or an integer as a string. Not checked: :class:`IncomingMessage` refuses what
+    cannot be stored."""
     if isinstance(value, str) and value:
-        return value[:_MAX_TEXT]
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return None
+
+
+def _reported(value: object) -> str | None:
+    """A text that is only logged or reported, cut to a bounded length."""
+    text = _str(value)
+    return None if text is None else text[:_MAX_REPORTED]
+
+
+def _storable(value: str | None, limit: int) -> bool:
+    return value is None or storable_problem(value, limit) is None
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -90,9 +123,9 @@ def _error(raw: Mapping[str, object]) -> WhatsAppError:
     code = raw.get("code")
     return WhatsAppError(
         code=code if isinstance(code, int) and not isinstance(code, bool) else None,
-        title=_str(raw.get("title")),
-        message=_str(raw.get("message")),
-        details=_str(_dict(raw.get("error_data")).get("details")),
+        title=_reported(raw.get("title")),
+        message=_reported(raw.get("message")),
+        details=_reported(_dict(raw.get("error_data")).get("details")),
     )
 
 
@@ -165,39 +198,49 @@ def _names(contacts: object) -> dict[str, str]:
     return names
 
 
-def _message(raw: Mapping[str, object], business_number_id: str, names: Mapping[str, str]) -> IncomingMessage | None:
+def _message(
+    raw: Mapping[str, object], business_number_id: str, names: Mapping[str, str]
+) -> IncomingMessage | RejectedMessage | None:
     external_id = _str(raw.get("id"))
     customer_id = _str(raw.get("from")) or _str(raw.get("user_id"))
     kind = _str(raw.get("type")) or "unknown"
     if external_id is None or customer_id is None:
         return None
-    return IncomingMessage(
-        business_number_id=business_number_id,
-        customer_id=customer_id,
-        external_id=external_id,
-        kind=kind,
-        text=message_text(kind, raw),
-        customer_name=names.get(customer_id),
-        sent_at=_timestamp(raw.get("timestamp")),
-    )
+    try:
+        return IncomingMessage(
+            business_number_id=business_number_id,
+            customer_id=customer_id,
+            external_id=external_id,
+            kind=kind,
+            text=message_text(kind, raw),
+            customer_name=names.get(customer_id),
+            sent_at=_timestamp(raw.get("timestamp")),
+        )
+    except InvalidInput as exc:
+        return RejectedMessage(external_id[:MAX_ID_LENGTH], str(exc))
 
 
 def _status(raw: Mapping[str, object], business_number_id: str) -> StatusUpdate | None:
     message_id, status = _str(raw.get("id")), _str(raw.get("status"))
     if message_id is None or status is None:
         return None
+    recipient_id, reference = _str(raw.get("recipient_id")), _str(raw.get("biz_opaque_callback_data"))
     pricing = _dict(raw.get("pricing"))
+    category = _str(pricing.get("category"))
+    ids = (message_id, status, recipient_id, category)
+    if not all(_storable(value, MAX_ID_LENGTH) for value in ids) or not _storable(reference, _MAX_REFERENCE):
+        return None  # not a status Meta would send; nothing of it can be stored
     billable = pricing.get("billable")
     return StatusUpdate(
         business_number_id=business_number_id,
         message_id=message_id,
         status=status,
-        recipient_id=_str(raw.get("recipient_id")),
+        recipient_id=recipient_id,
         at=_timestamp(raw.get("timestamp")),
         errors=_errors(raw.get("errors")),
-        pricing_category=_str(pricing.get("category")),
+        pricing_category=category,
         billable=billable if isinstance(billable, bool) else None,
-        reference=_str(raw.get("biz_opaque_callback_data")),
+        reference=reference,
     )
 
 
@@ -206,6 +249,7 @@ class _Collector:
         self.messages: list[IncomingMessage] = []
         self.statuses: list[StatusUpdate] = []
         self.errors: list[WhatsAppError] = []
+        self.rejected: list[RejectedMessage] = []
         self.unknown = 0
 
     def change(self, change: Mapping[str, object] | None) -> None:
@@ -214,7 +258,7 @@ class _Collector:
             return
         value = _dict(change.get("value"))
         business_number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
-        if business_number_id is None:
+        if business_number_id is None or not _storable(business_number_id, MAX_ID_LENGTH):
             self.unknown += 1
             return
         names = _names(value.get("contacts"))
@@ -223,6 +267,8 @@ class _Collector:
             message = None if raw is None else _message(raw, business_number_id, names)
             if message is None:
                 self.unknown += 1
+            elif isinstance(message, RejectedMessage):
+                self.rejected.append(message)
             else:
                 self.messages.append(message)
         for raw in _dicts(value.get("statuses")):
@@ -233,7 +279,9 @@ class _Collector:
                 self.statuses.append(status)
 
     def batch(self) -> ParsedBatch:
-        return ParsedBatch(tuple(self.messages), tuple(self.statuses), tuple(self.errors), self.unknown)
+        return ParsedBatch(
+            tuple(self.messages), tuple(self.statuses), tuple(self.errors), self.unknown, tuple(self.rejected)
+        )
 
 
 def parse_webhook(body: object) -> ParsedBatch:

@@ -8,7 +8,6 @@ this instance (with Redis: by every instance), queue updates included, each numb
 from __future__ import annotations
 
 import asyncio
-import json
 
 from starlette.websockets import WebSocket
 
@@ -18,6 +17,7 @@ from dispatcher_app.serialization import converter
 from dispatcher_app.ws.agent import UNAUTHORIZED_CLOSE_CODE, UNAVAILABLE_CLOSE_CODE
 from dispatcher_app.ws.connection import SocketConnection
 from dispatcher_app.ws.endpoint import RuntimeSocket
+from dispatcher_app.ws.frames import FrameError, parse_frame
 from dispatcher_core import QueueService
 from dispatcher_core.errors import StoreError
 
@@ -58,10 +58,10 @@ class AdminSocket(RuntimeSocket):
                 if message["type"] == "websocket.disconnect":
                     return
                 try:
-                    frame = json.loads(message.get("text") or "")
-                except ValueError:
+                    frame: dict[str, object] | None = parse_frame(message.get("text") or "")
+                except FrameError:  # not JSON, too large, nested too deep, not valid Unicode: answered below
                     frame = None
-                if isinstance(frame, dict) and frame.get("type") == "ping":
+                if frame is not None and frame.get("type") == "ping":
                     connection.send_json({"type": "pong"})
                 else:
                     connection.send_json({"type": "error", "code": "bad_frame", "message": "only ping is accepted"})

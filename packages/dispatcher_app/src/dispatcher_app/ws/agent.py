@@ -7,15 +7,16 @@ Life of a socket:
    (rule 3: the agent's first socket joins the queue and pending conversations are distributed);
 3. ``hello`` is sent with the agent's open conversations and the agent's current ``seq``; held frames that
    ``hello`` does not already cover follow;
-4. the agent sends ``reply``, ``close`` and ``ping`` frames; each bad one gets an ``error`` frame and changes
-   nothing;
+4. the agent sends ``reply``, ``close`` and ``ping`` frames; each bad one (not JSON, too large, nested too
+   deep, strings that are not valid Unicode: :mod:`~dispatcher_app.ws.frames`) gets an ``error`` frame and
+   changes nothing; an unexpected failure while handling a frame is logged and answered with an ``error``
+   frame ``internal``, and the socket goes on;
 5. when the socket closes the orchestrator hears of it (rule 4: the last socket starts the grace period).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 
@@ -26,6 +27,7 @@ from dispatcher_app.replies import MAX_REPLY_LENGTH, ReplyRejected, ReplyRequest
 from dispatcher_app.runtime import Runtime, RuntimeHolder
 from dispatcher_app.ws.connection import AgentConnection
 from dispatcher_app.ws.endpoint import RuntimeSocket
+from dispatcher_app.ws.frames import FrameError, parse_frame
 from dispatcher_app.ws.snapshot import agent_hello
 from dispatcher_core.errors import (
     ConversationAlreadyClosed,
@@ -42,12 +44,6 @@ _log = logging.getLogger(__name__)
 UNAUTHORIZED_CLOSE_CODE = 4401
 UNAVAILABLE_CLOSE_CODE = 1011
 _MAX_CLIENT_ID = 200
-
-
-class FrameError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _error_of(exc: DispatcherError) -> tuple[str, str]:
@@ -140,14 +136,19 @@ class AgentSocket(RuntimeSocket):
             if raw is None and message.get("bytes") is not None:
                 raw = message["bytes"].decode("utf-8", errors="replace")
             try:
-                frame = json.loads(raw or "")
-            except ValueError:
-                connection.control({"type": "error", "code": "bad_frame", "message": "frames must be JSON objects"})
+                frame = parse_frame(raw or "")
+            except FrameError as exc:
+                self._error(connection, exc.code, str(exc), None, None)
                 continue
-            if not isinstance(frame, dict):
-                connection.control({"type": "error", "code": "bad_frame", "message": "frames must be JSON objects"})
-                continue
-            await self._handle(runtime, connection, frame)
+            try:
+                await self._handle(runtime, connection, frame)
+            except Exception:  # a bug: logged, answered, and the socket goes on (never a silent socket)
+                _log.exception(
+                    "agent %s: unexpected failure handling a %r frame", connection.agent_id, frame.get("type")
+                )
+                self._error(
+                    connection, "internal", "internal error: the frame was not handled", frame.get("type"), None
+                )
 
     async def _handle(self, runtime: Runtime, connection: AgentConnection, frame: Mapping[str, object]) -> None:
         kind = frame.get("type")

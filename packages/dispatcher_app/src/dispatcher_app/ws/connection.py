@@ -85,6 +85,8 @@ class SocketConnection:
                 return
             try:
                 await self.websocket.send_text(item)
+            except UnicodeEncodeError:  # a frame that is not valid Unicode: drop it, never fall silent
+                _log.error("dropped a frame that cannot be encoded as UTF-8: %r", item[:200])
             except Exception:  # disconnected mid-send: the reader side sees the disconnect and cleans up
                 return
 
