@@ -6,7 +6,16 @@ state; ``MemoryStore.unit_of_work()`` is a :class:`~dispatcher_core.ports.UnitOf
 
 from dispatcher_adapters.memory.clock import SystemClock
 from dispatcher_adapters.memory.event_bus import MemoryEventBus
+from dispatcher_adapters.memory.event_transport import MemoryEventSubscriber, MemoryEventTransport
 from dispatcher_adapters.memory.outbox import MemoryOutbox
 from dispatcher_adapters.memory.store import MemoryStore, MemoryUnitOfWork
 
-__all__ = ["MemoryEventBus", "MemoryOutbox", "MemoryStore", "MemoryUnitOfWork", "SystemClock"]
+__all__ = [
+    "MemoryEventBus",
+    "MemoryEventSubscriber",
+    "MemoryEventTransport",
+    "MemoryOutbox",
+    "MemoryStore",
+    "MemoryUnitOfWork",
+    "SystemClock",
+]

@@ -6,7 +6,9 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.conversation_repository import ConversationRepository
+from dispatcher_core.ports.event_journal import EventJournal
 from dispatcher_core.ports.event_publisher import EventPublisher
+from dispatcher_core.ports.event_subscriber import AgentResync, EnvelopeHandler, EventEnvelope, EventSubscriber
 from dispatcher_core.ports.message_sender import MessageSender, SendReceipt
 from dispatcher_core.ports.outbox_repository import OutboxCount, OutboxRepository
 from dispatcher_core.ports.pending_store import PendingStore
@@ -16,9 +18,14 @@ from dispatcher_core.ports.slot_claims import SlotClaims
 from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
+    "AgentResync",
     "Clock",
     "ConversationRepository",
+    "EnvelopeHandler",
+    "EventEnvelope",
+    "EventJournal",
     "EventPublisher",
+    "EventSubscriber",
     "MessageSender",
     "OutboxCount",
     "OutboxRepository",

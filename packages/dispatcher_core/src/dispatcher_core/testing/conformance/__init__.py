@@ -13,6 +13,11 @@ An adapter is done when it passes the suite. Requires the ``testing`` extra (pyt
 """
 
 from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance
+from dispatcher_core.testing.conformance.event_transport import (
+    EventProbe,
+    EventTransportConformance,
+    EventTransportHarness,
+)
 from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance
 from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance
 from dispatcher_core.testing.conformance.queue_repository import QueueRepositoryConformance
@@ -21,6 +26,9 @@ from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConforman
 
 __all__ = [
     "ConversationRepositoryConformance",
+    "EventProbe",
+    "EventTransportConformance",
+    "EventTransportHarness",
     "PendingStoreConformance",
     "PresenceRepositoryConformance",
     "QueueRepositoryConformance",
