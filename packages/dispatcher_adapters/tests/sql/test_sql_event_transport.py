@@ -114,12 +114,37 @@ async def test_numbers_are_written_with_the_events_and_the_pointer_stays_small(p
         assert [seq for seq, _ in probe.of("agent-0")] == list(range(73, 145))
 
 
+async def test_small_batches_travel_in_the_notification_without_rows(pg_events: PostgresHarness) -> None:
+    probe = EventProbe()
+    probe.subscriber = pg_events.subscriber(
+        on_agent_event=probe.on_agent_event,
+        resync=probe.resync,
+        on_admin_event=probe.on_admin_event,
+        on_admin_resync=probe.on_admin_resync,
+    )
+    async with probe.subscriber:  # type: ignore[attr-defined]  # PostgresEventSubscriber is a context manager
+        await probe.subscriber.watch("jo")
+        small = [assigned("jo"), assigned("jo")]
+        await pg_events.commit(small)
+        await pg_events.commit([assigned("jo") for _ in range(100)])  # then a pointer, in commit order
+        await pg_events.commit([assigned("jo")])
+        await eventually(lambda: len(probe.of("jo")) == 103)
+    assert [seq for seq, _ in probe.of("jo")] == list(range(1, 104))
+    assert probe.of("jo")[:2] == [(1, small[0].conversation_id), (2, small[1].conversation_id)]
+    assert probe.resyncs == []
+    conn = await asyncpg.connect(_plain(pg_events.url))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM dispatcher_events") == 100  # only the big batch
+    finally:
+        await conn.close()
+
+
 async def test_old_rows_are_pruned(new_pg_database: NewDatabase) -> None:
     url = await new_pg_database()
     store = await SqlStore.create(url, carry_events=True)
     try:
         harness = PostgresHarness(store, url)
-        await harness.commit([assigned("hal")])
+        await harness.commit([assigned("hal") for _ in range(100)])  # too big to travel inline: rows
         probe = EventProbe()
         subscriber = store.event_subscriber(
             on_agent_event=probe.on_agent_event,
@@ -136,7 +161,7 @@ async def test_old_rows_are_pruned(new_pg_database: NewDatabase) -> None:
                         break
                     await asyncio.sleep(0.02)
                 assert await conn.fetchval("SELECT count(*) FROM dispatcher_events") == 0
-                assert await conn.fetchval("SELECT last_seq FROM dispatcher_event_counters") == 1
+                assert await conn.fetchval("SELECT last_seq FROM dispatcher_event_counters") == 100
         finally:
             await conn.close()
     finally:

@@ -2,7 +2,8 @@
 
 :class:`PostgresEventSubscriber` keeps one dedicated connection (not from the pool) that ``LISTEN``\\s on the
 event channel (:mod:`~dispatcher_adapters.sql.events`). Each notification is a pointer to the rows one
-committed transaction wrote; the subscriber reads them (notifications that arrived together: one query) and:
+committed transaction wrote, or the events themselves when they fit (:mod:`~dispatcher_adapters.sql.events`);
+the subscriber reads the rows pointed at (notifications that arrived together: one query) and:
 
 * an event for an agent watched here numbered ``last + 1`` -> ``on_agent_event``; an older one -> dropped
   (already covered by the agent's ``hello``); a jump -> ``resync(agent_id)`` instead, so the agent's sockets
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -119,6 +121,7 @@ class PostgresEventSubscriber:
         self._dirty: set[str] = set()
         self._admin_dirty = False
         self._next_prune = 0.0
+        self._next_idle = 0.0
         #: counters, for metrics and tests
         self.reconnections = 0
         self.resyncs = 0
@@ -274,8 +277,9 @@ class PostgresEventSubscriber:
                     if note is not None:
                         payloads.append(note)
                 if payloads:
-                    await self._deliver([p for p in (_Pointer.parse(x) for x in payloads) if p is not None])
-                else:
+                    await self._deliver(payloads)
+                if not payloads or time.monotonic() >= self._next_idle:  # also under a steady stream
+                    self._next_idle = time.monotonic() + self._poll
                     await self._idle()
             except asyncio.CancelledError:
                 raise
@@ -291,9 +295,24 @@ class PostgresEventSubscriber:
             self._next_prune = time.monotonic() + self._prune_interval
             await self._query(_PRUNE, self._retention)
 
-    async def _deliver(self, pointers: list[_Pointer]) -> None:
-        if not pointers:
-            return
+    async def _deliver(self, payloads: list[str]) -> None:
+        """Notifications in arrival order (= commit order): runs of inline ones are handled as they are, runs
+        of pointers with one query each."""
+        rows: list[tuple[str | None, int | None, Any]] = []
+        pointers: list[_Pointer] = []
+        for payload in payloads:
+            if payload.startswith("i"):
+                if pointers:
+                    rows += await self._read(pointers)
+                    pointers = []
+                rows += [(agent_id, seq, event) for agent_id, seq, event in json.loads(payload[1:])]
+            elif (pointer := _Pointer.parse(payload)) is not None:
+                pointers.append(pointer)
+        if pointers:
+            rows += await self._read(pointers)
+        await self._dispatch(rows)
+
+    async def _read(self, pointers: list[_Pointer]) -> list[tuple[str | None, int | None, Any]]:
         rows = await self._query(
             _READ, min(p.first for p in pointers), max(p.last for p in pointers), [p.tx for p in pointers]
         )
@@ -301,7 +320,10 @@ class PostgresEventSubscriber:
             # Pruned before we read them (this instance was stalled for longer than the retention).
             self.gaps += 1
             self._dirty.update(self._watchers)
-        for _id, agent_id, seq, payload in rows:
+        return [(agent_id, seq, payload) for _id, agent_id, seq, payload in rows]
+
+    async def _dispatch(self, rows: list[tuple[str | None, int | None, Any]]) -> None:
+        for agent_id, seq, payload in rows:
             event: DomainEvent | None = None
             if self._on_admin_event is not None:
                 event = load_event(payload)
