@@ -16,6 +16,13 @@ locked and rotated, history read: the ASSIGN path); the following ones go to the
   statements the adapter runs for the same message, in one transaction each: the same round trips, the same
   commit, no domain objects, no SQLAlchemy, no decision code.
 
+On PostgreSQL the bench also runs with the **event transport of PostgreSQL alone** (``carry_events=True``: the
+cycle's events written, numbered and announced by ``NOTIFY`` in its transaction, and read back by a listener
+in this process watching every agent, as an instance holding their sockets would): its share of the same raw
+ceiling is the cost of the transport ("after", against "before" without it), and a second raw ceiling that
+runs the same event statement shows the share on equal round trips. It prints the round trips per message
+(statements on the connection, ``BEGIN`` and ``COMMIT`` included) counted on the adapter's driver.
+
 Each side runs on its own freshly migrated database; rounds alternate between the sides (tables emptied before
 each round, not timed) and the best round of each side is kept. Also printed: the median CPU time of this
 process per message (the database server's is not counted), which moves less than wall-clock rates on a busy
@@ -47,6 +54,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from dispatcher_adapters.memory import SystemClock
 from dispatcher_adapters.sql import SqlStore, upgrade
+from dispatcher_adapters.sql.drivers import AsyncpgDriver
 from dispatcher_adapters.sql.tables import metadata
 from dispatcher_core import DispatcherOrchestrator, IncomingMessage
 from dispatcher_core.events import DomainEvent
@@ -95,6 +103,8 @@ class Result:
     backend: str
     dispatcher: list[Round]
     raw: list[Round]
+    with_events: list[Round] | None = None
+    raw_with_events: list[Round] | None = None
 
     @staticmethod
     def best(rounds: list[Round]) -> float:
@@ -125,12 +135,38 @@ async def _timed(messages: list[IncomingMessage], handle: Callable[[IncomingMess
     )
 
 
+class Delivered:
+    """The listener's handler: counts what reached the "sockets" of this process."""
+
+    def __init__(self, expected: int) -> None:
+        self.count = 0
+        self.expected = expected
+        self.all_in = asyncio.Event()
+
+    async def on_agent_event(self, envelope: object) -> None:
+        self.count += 1
+        if self.count >= self.expected:
+            self.all_in.set()
+
+    async def resync(self, agent_id: str) -> None:
+        return None
+
+
 async def dispatcher_round(store: SqlStore, workload: Workload, round_number: int) -> Round:
     await _empty(store)
     orchestrator = DispatcherOrchestrator(uow_factory=store.unit_of_work, publisher=DropEvents(), clock=SystemClock())
-    for agent in range(workload.agents):
-        await orchestrator.handle_agent_connected(f"agent-{agent}", "socket")
-    return await _timed(workload.incoming(round_number), orchestrator.handle_incoming_message)
+    agents = [f"agent-{agent}" for agent in range(workload.agents)]
+    for agent in agents:
+        await orchestrator.handle_agent_connected(agent, "socket")
+    if not store.carries_events:
+        return await _timed(workload.incoming(round_number), orchestrator.handle_incoming_message)
+    delivered = Delivered(workload.messages)
+    async with store.event_subscriber(on_agent_event=delivered.on_agent_event, resync=delivered.resync) as listener:
+        for agent in agents:
+            await listener.watch(agent)
+        result = await _timed(workload.incoming(round_number), orchestrator.handle_incoming_message)
+        await delivered.all_in.wait()  # every event read back (not timed: the last ones trail the commits)
+    return result
 
 
 async def raw_round(raw: RawSqlite | RawPostgres, workload: Workload, round_number: int) -> Round:
@@ -139,24 +175,82 @@ async def raw_round(raw: RawSqlite | RawPostgres, workload: Workload, round_numb
 
 
 async def compare(
-    backend: str, dispatcher_url: str, raw: RawSqlite | RawPostgres, workload: Workload, repeats: int
+    backend: str,
+    dispatcher_url: str,
+    raw: RawSqlite | RawPostgres,
+    workload: Workload,
+    repeats: int,
+    *,
+    raw_with_events: RawPostgres | None = None,
 ) -> Result:
-    """Rounds alternate between the two sides (raw first, then dispatcher first, ...), so that a burst of load
-    from elsewhere on the machine hits both rather than one."""
+    """Rounds alternate between the sides (in a rotating order), so that a burst of load from elsewhere on the
+    machine hits all of them rather than one. With ``raw_with_events``, the dispatcher also runs with the
+    PostgreSQL event transport, against both ceilings."""
     store = await SqlStore.create(dispatcher_url, migrate=True)
-    dispatcher_rounds: list[Round] = []
-    raw_rounds: list[Round] = []
+    with_events = await SqlStore.create(dispatcher_url, carry_events=True) if raw_with_events is not None else None
+    rounds: dict[str, list[Round]] = {"dispatcher": [], "raw": [], "events": [], "raw_events": []}
+    sides: list[tuple[str, Callable[[int], Awaitable[Round]]]] = [
+        ("raw", lambda n: raw_round(raw, workload, n)),
+        ("dispatcher", lambda n: dispatcher_round(store, workload, n)),
+    ]
+    if with_events is not None and raw_with_events is not None:
+        sides += [
+            ("raw_events", lambda n: raw_round(raw_with_events, workload, n)),
+            ("events", lambda n: dispatcher_round(with_events, workload, n)),
+        ]
     try:
         for round_number in range(repeats):
-            if round_number % 2 == 0:
-                raw_rounds.append(await raw_round(raw, workload, round_number))
-                dispatcher_rounds.append(await dispatcher_round(store, workload, round_number))
-            else:
-                dispatcher_rounds.append(await dispatcher_round(store, workload, round_number))
-                raw_rounds.append(await raw_round(raw, workload, round_number))
+            shift = round_number % len(sides)
+            for name, run in sides[shift:] + sides[:shift]:
+                rounds[name].append(await run(round_number))
+    finally:
+        if with_events is not None:
+            await with_events.close()
+        await store.close()
+    return Result(
+        backend,
+        rounds["dispatcher"],
+        rounds["raw"],
+        rounds["events"] or None,
+        rounds["raw_events"] or None,
+    )
+
+
+async def round_trips(url: str, carry_events: bool) -> tuple[int, int]:
+    """Statements sent on the connection (``BEGIN`` and ``COMMIT`` included) for one ASSIGN and one KEEP."""
+    counted = [0]
+    originals = {name: getattr(AsyncpgDriver, name) for name in ("begin", "commit", "fetch", "execute")}
+
+    def counting(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def call(*args: Any) -> Any:
+            counted[0] += 1
+            return await original(*args)
+
+        return call
+
+    store = await SqlStore.create(url, carry_events=carry_events)
+    try:
+        await _empty(store)
+        orchestrator = DispatcherOrchestrator(
+            uow_factory=store.unit_of_work, publisher=DropEvents(), clock=SystemClock()
+        )
+        await orchestrator.handle_agent_connected("agent-0", "socket")
+        for name, original in originals.items():
+            setattr(AsyncpgDriver, name, counting(original))
+        try:
+            counts = []
+            for n in range(2):  # the first message assigns, the second is kept
+                counted[0] = 0
+                await orchestrator.handle_incoming_message(
+                    IncomingMessage(business_number_id=BUSINESS, customer_id="rt", external_id=f"wamid.rt.{n}")
+                )
+                counts.append(counted[0])
+        finally:
+            for name, original in originals.items():
+                setattr(AsyncpgDriver, name, original)
     finally:
         await store.close()
-    return Result(backend, dispatcher_rounds, raw_rounds)
+    return counts[0], counts[1]
 
 
 async def bench_sqlite(workload: Workload, repeats: int) -> Result:
@@ -189,9 +283,17 @@ async def bench_postgres(server_url: str, workload: Workload, repeats: int) -> R
         await _admin(server_url, f'CREATE DATABASE "{name}"')
     try:
         await upgrade(urls[1])
-        raw = await RawPostgres.connect(urls[1].set(drivername="postgresql").render_as_string(False))
+        raw_url = urls[1].set(drivername="postgresql").render_as_string(False)
+        raw = await RawPostgres.connect(raw_url)
         try:
-            return await compare("PostgreSQL", urls[0].render_as_string(False), raw, workload, repeats)
+            url = urls[0].render_as_string(False)
+            result = await compare("PostgreSQL", url, raw, workload, repeats, raw_with_events=raw.with_events())
+            before, after = await round_trips(url, False), await round_trips(url, True)
+            print(
+                f"round trips per message on PostgreSQL (ASSIGN, KEEP): {before[0]}, {before[1]} without the event "
+                f"transport; {after[0]}, {after[1]} with it (+{after[0] - before[0]}, +{after[1] - before[1]})"
+            )
+            return result
         finally:
             await raw.close()
     finally:
@@ -242,9 +344,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{result.backend:<11} {result.best(result.dispatcher):>17,.0f} {result.best(result.raw):>18,.0f}"
             f" {result.share:>12.0%} {result.cpu(result.dispatcher):>22,.0f} {result.cpu(result.raw):>15,.0f}"
         )
+        if result.with_events is not None and result.raw_with_events is not None:
+            events_best = result.best(result.with_events)
+            print(
+                f"{'+ events':<11} {events_best:>17,.0f} {result.best(result.raw):>18,.0f}"
+                f" {events_best / result.best(result.raw):>12.0%} {result.cpu(result.with_events):>22,.0f}"
+                f" {result.cpu(result.raw):>15,.0f}   (PostgreSQL alone carrying the events, same raw ceiling)"
+            )
+            print(
+                f"{'+ events':<11} {events_best:>17,.0f} {result.best(result.raw_with_events):>18,.0f}"
+                f" {events_best / result.best(result.raw_with_events):>12.0%}"
+                f" {result.cpu(result.with_events):>22,.0f} {result.cpu(result.raw_with_events):>15,.0f}"
+                "   (raw ceiling running the event statement too)"
+            )
         if result.backend == "PostgreSQL":
             verdict = "met" if result.share >= GOAL_POSTGRES_SHARE else "NOT met"
             print(f"{'':<11} goal >= {GOAL_POSTGRES_SHARE:.0%} of the raw ceiling on PostgreSQL: {verdict}")
+            if result.with_events is not None:
+                share = result.best(result.with_events) / result.best(result.raw)
+                verdict = "met" if share >= GOAL_POSTGRES_SHARE else "NOT met"
+                print(f"{'':<11} with the event transport, against the same ceiling: {verdict}")
     return 0
 
 

@@ -6,7 +6,8 @@ ASSIGN (first message of a customer): read the open conversation, lock the queue
 SQLite holds the write lock since ``BEGIN IMMEDIATE``), read the queue, insert the conversation and the message,
 read the conversation's pending messages, move the agent to the end, read the history. KEEP: read the open
 conversation, read its agent's presence, update the conversation (version compare-and-set), insert the
-message.
+message. With ``events`` (PostgreSQL only), the cycle also runs the event transport's one statement (counter,
+event row, ``pg_notify``) before its commit, as ``SqlStore(carry_events=True)`` does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import aiosqlite
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
+from dispatcher_adapters.sql.events import CHANNEL, RECORD_EVENTS
 from dispatcher_adapters.sql.statements import QUEUE_LOCK_KEY
 from dispatcher_core import IncomingMessage
 
@@ -40,6 +42,8 @@ _TABLES = (
     "dispatcher_queue",
     "dispatcher_presence",
     "dispatcher_slot_claims",
+    "dispatcher_events",
+    "dispatcher_event_counters",
 )
 
 
@@ -87,16 +91,28 @@ def _message_row(m: IncomingMessage, cid: str, agent: str, now: Any) -> tuple[An
 class RawPostgres:
     """asyncpg, one connection, every statement prepared once."""
 
-    def __init__(self, conn: Any, statements: dict[str, Any]) -> None:
+    def __init__(self, conn: Any, statements: dict[str, Any], *, events: bool) -> None:
         self._conn = conn
         self._s = statements
+        self._events = events
 
     @classmethod
     async def connect(cls, url: str) -> RawPostgres:
         conn = await asyncpg.connect(url)
         statements = {name: await conn.prepare(sql) for name, sql in _sql("$").items()}
         statements["lock"] = await conn.prepare(f"SELECT pg_advisory_xact_lock({QUEUE_LOCK_KEY})")
-        return cls(conn, statements)
+        statements["events"] = await conn.prepare(RECORD_EVENTS.text)
+        return cls(conn, statements, events=False)
+
+    def with_events(self) -> RawPostgres:
+        """The same connection and statements, also running the event statement (one connection for both
+        ceilings: a second one would keep locks of its prepared statements that block the other's TRUNCATE)."""
+        return RawPostgres(self._conn, self._s, events=True)
+
+    async def _event(self, kind: str, agent: str, cid: str, m: IncomingMessage) -> None:
+        if self._events:
+            payload = json.dumps({"type": kind, "conversation_id": cid, "agent_id": agent, "text": m.text})
+            await self._s["events"].fetch([agent], [payload], CHANNEL)
 
     async def close(self) -> None:
         await self._conn.close()
@@ -118,6 +134,7 @@ class RawPostgres:
                     unanswered = row["oldest_unanswered_at"] or now
                     await s["update_conversation"].fetch(now, unanswered, row["version"] + 1, row["id"], row["version"])
                     await s["insert_message"].fetch(*_message_row(m, row["id"], row["agent_id"], now))
+                    await self._event("message.received", row["agent_id"], row["id"], m)
                     return
             await s["lock"].fetchval()
             queue = await s["queue"].fetch()
@@ -128,6 +145,7 @@ class RawPostgres:
             await s["pending_of"].fetch(cid)
             await s["move_queue"].fetch(queue[-1]["position"] + 1, agent)
             await s["messages_of"].fetch(cid)
+            await self._event("conversation.assigned", agent, cid, m)
 
 
 class RawSqlite:

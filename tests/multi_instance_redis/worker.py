@@ -145,6 +145,7 @@ class VersionedUnitOfWork:
         self.queue = inner.queue
         self.presence = inner.presence
         self.slots = inner.slots
+        self.events = inner.events
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
@@ -197,6 +198,7 @@ class ClaimCountingUnitOfWork:
         self.queue = inner.queue
         self.presence = inner.presence
         self.slots = CountedClaims(inner.slots, self._claimed)
+        self.events = inner.events
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

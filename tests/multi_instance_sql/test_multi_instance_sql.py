@@ -5,6 +5,10 @@ also sent to a second worker (WhatsApp retries landing on another instance); age
 on their own worker while one agent keeps a socket on every worker; every worker runs the daily distribution
 and the response-timeout check for the same slot. Afterwards :mod:`invariants` (``tests/support``) checks I1,
 I2, I4 and I7 from the final database state and the events all workers published.
+
+Events travel through PostgreSQL alone (``carry_events=True``), and every worker listens for every agent: each
+worker must have received every agent event any worker published, exactly once, numbered 1, 2, 3... per agent
+with no gap and no resync.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import random
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +40,7 @@ DUPLICATE_SHARE = 0.2
 PINNED_AGENTS = ("agent-1", "agent-2", "agent-3", "agent-4", "agent-5")
 EVERYWHERE_AGENT = "agent-0"
 HERE = Path(__file__).resolve().parent
+AGENT_EVENTS = {"conversation.assigned", "message.received", "conversation.released", "conversation.closed"}
 
 
 async def _admin(server_url: str, statement: str) -> None:
@@ -105,6 +111,9 @@ def run_workers(url: str, plans: dict[str, list[dict[str, Any]]], tmp_path: Path
                     *("--plan", str(tmp_path / f"{worker}.plan.json")),
                     *("--events", str(tmp_path / f"{worker}.events.jsonl")),
                     *("--result", str(tmp_path / f"{worker}.result.json")),
+                    *("--agents", ",".join((EVERYWHERE_AGENT, *PINNED_AGENTS))),
+                    *("--received", str(tmp_path / f"{worker}.received.jsonl")),
+                    *("--workers", str(len(plans))),
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -133,16 +142,38 @@ def run_workers(url: str, plans: dict[str, list[dict[str, Any]]], tmp_path: Path
     return [json.loads((tmp_path / f"{worker}.result.json").read_text()) for worker in plans]
 
 
-async def final_state(invariants: ModuleType, url: str) -> tuple[Any, dict[str, int]]:
+def agent_event_key(record: dict[str, Any]) -> tuple[Any, ...]:
+    return (record["agent_id"], record["type"], record["conversation_id"], record.get("message_id"))
+
+
+def check_every_worker_received_every_agent_event(
+    events: list[dict[str, Any]], tmp_path: Path, counters: dict[str, int]
+) -> None:
+    published = Counter(
+        agent_event_key(e) for e in events if e["type"] in AGENT_EVENTS and e.get("agent_id") is not None
+    )
+    assert sum(published.values()) == sum(counters.values())  # one number per agent event, none spent twice
+    for worker in WORKERS:
+        received = [json.loads(line) for line in (tmp_path / f"{worker}.received.jsonl").read_text().splitlines()]
+        per_agent: dict[str, list[int]] = {}
+        for record in received:
+            per_agent.setdefault(record["agent"], []).append(record["seq"])
+        assert per_agent == {agent: list(range(1, last + 1)) for agent, last in counters.items()}, worker
+        assert Counter(agent_event_key(r) for r in received) == published, worker
+
+
+async def final_state(invariants: ModuleType, url: str) -> tuple[Any, dict[str, int], dict[str, int]]:
     store = await SqlStore.create(url)
     try:
         snapshot = await invariants.take_snapshot(store.unit_of_work)
         async with store.engine.connect() as conn:
             rows = await conn.execute(sa.select(slot_claims.c.job, sa.func.count()).group_by(slot_claims.c.job))
             claims = {job: int(count) for job, count in rows}
+            numbered = await conn.execute(sa.text("SELECT agent_id, last_seq FROM dispatcher_event_counters"))
+            counters: dict[str, int] = {str(agent): int(last) for agent, last in numbered}
     finally:
         await store.close()
-    return snapshot, claims
+    return snapshot, claims, counters
 
 
 @pytest.mark.slow
@@ -155,7 +186,7 @@ def test_three_processes_on_one_postgres_database_keep_the_invariants(
 
     assert sum(r["accepted"] for r in results) == len(sent)
     assert sum(r["duplicates"] for r in results) == duplicates > 0
-    snapshot, claims = asyncio.run(final_state(invariants, database_url))
+    snapshot, claims, counters = asyncio.run(final_state(invariants, database_url))
     events = invariants.load_events(tmp_path / f"{worker}.events.jsonl" for worker in WORKERS)
     assert any(e["type"] == "conversation.assigned" for e in events)
     assert sum(e["type"] == "queue.updated" for e in events) >= len(PINNED_AGENTS) + 1
@@ -171,3 +202,5 @@ def test_three_processes_on_one_postgres_database_keep_the_invariants(
         *invariants.check_i7(runs, claims),
     ]
     assert problems == [], "\n".join(problems[:50])
+    assert [r["resyncs"] for r in results] == [[], [], []]
+    check_every_worker_received_every_agent_event(events, tmp_path, counters)

@@ -43,6 +43,7 @@ from dispatcher_core.events import (
 )
 from dispatcher_core.ports import (
     ConversationRepository,
+    EventJournal,
     PendingStore,
     PresenceRepository,
     QueueRepository,
@@ -96,6 +97,10 @@ class _StampedUnitOfWork:
     @property
     def slots(self) -> SlotClaims:
         return self._inner.slots
+
+    @property
+    def events(self) -> EventJournal:
+        return self._inner.events
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

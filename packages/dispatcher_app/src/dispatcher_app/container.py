@@ -27,16 +27,17 @@ from dispatcher_adapters.memory import MemoryMediaIndex, MemoryStore, MemoryTemp
 from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
 from dispatcher_adapters.sql import SqlStore
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
-from dispatcher_app.config import AppConfig
+from dispatcher_app.config import AppConfig, StoreKind
 from dispatcher_app.controllers.health import store_probe
 from dispatcher_app.extras import require_extra
-from dispatcher_app.hub import EnvelopeHandler, EventSubscriber, LocalEventHub, SubscribedEventHub
+from dispatcher_app.hub import CarriedByStore, EnvelopeHandler, EventSubscriber, LocalEventHub, SubscribedEventHub
 from dispatcher_app.metrics import AppMetrics, EventListener, ObservedPublisher
 from dispatcher_app.presence import InstancePresence
 from dispatcher_app.replies import MemoryOutbox, ReplySender, StatusHandler, StatusRelay
 from dispatcher_app.runtime import ReadinessCheck, Runtime, SendingHooks, StatsSource
 from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
+from dispatcher_app.sqlite_guard import single_process_sqlite
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import AssignmentService, DispatcherOrchestrator, DispatcherScheduler
 from dispatcher_core.ports import Clock, MediaIndex, TemplateCatalogue, UnitOfWorkFactory
@@ -70,7 +71,11 @@ def _store_kind(config: AppConfig) -> str:
 
 
 def _events_kind(config: AppConfig) -> str:
-    return "local" if config.events_url is None else "redis"
+    """How events cross instances: Redis when configured (``DISPATCHER_REDIS_URL``, or Redis as the store), else
+    PostgreSQL itself (``LISTEN/NOTIFY``) when it is the store, else they stay in this process."""
+    if config.events_url is not None:
+        return "redis"
+    return "postgresql" if config.store_kind is StoreKind.POSTGRESQL else "local"
 
 
 async def _memory_store() -> AsyncIterator[MemoryStore]:
@@ -78,12 +83,16 @@ async def _memory_store() -> AsyncIterator[MemoryStore]:
 
 
 async def _sql_store(config: AppConfig) -> AsyncIterator[SqlStore]:
-    """SQLite migrates itself; PostgreSQL must be at head already (``dispatcher db upgrade``)."""
-    store = await SqlStore.create(config.database_url)
-    try:
-        yield store
-    finally:
-        await store.close()
+    """SQLite migrates itself and serves one process (a second one refuses to start); PostgreSQL must be at head
+    already (``dispatcher db upgrade``) and carries the events when Redis does not."""
+    with contextlib.ExitStack() as guard:
+        if config.store_kind is StoreKind.SQLITE:
+            guard.enter_context(single_process_sqlite(config.database_url))
+        store = await SqlStore.create(config.database_url, carry_events=_events_kind(config) == "postgresql")
+        try:
+            yield store
+        finally:
+            await store.close()
 
 
 async def _redis_client(url: str) -> AsyncIterator[Redis]:
@@ -130,6 +139,33 @@ async def _redis_hub(
         publisher=RedisEventPublisher(client, prefix=config.redis_prefix),
         make_subscriber=make_subscriber,
         uow_factory=uow_factory,
+    )
+    await hub.start()
+    try:
+        yield hub
+    finally:
+        await hub.aclose()
+
+
+async def _postgres_hub(
+    store: SqlStore, instance_id: str, router: EventRouter, uow_factory: UnitOfWorkFactory
+) -> AsyncIterator[SubscribedEventHub]:
+    def make_subscriber(
+        on_agent_event: EnvelopeHandler,
+        resync: Callable[[str], Awaitable[None]],
+        on_admin_event: EnvelopeHandler,
+        on_admin_resync: Callable[[], Awaitable[None]],
+    ) -> EventSubscriber:
+        return store.event_subscriber(
+            on_agent_event=on_agent_event,
+            resync=resync,
+            on_admin_event=on_admin_event,
+            on_admin_resync=on_admin_resync,
+            application_name=f"dispatcher-events {instance_id}",
+        )
+
+    hub = SubscribedEventHub(
+        router=router, publisher=CarriedByStore(), make_subscriber=make_subscriber, uow_factory=uow_factory
     )
     await hub.start()
     try:
@@ -271,6 +307,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
         events_kind,
         local=providers.Singleton(LocalEventHub, router),
         redis=providers.Resource(_redis_hub, events_client, config, router, uow_factory),
+        postgresql=providers.Resource(_postgres_hub, store, instance_id, router, uow_factory),
     )
     event_listeners: providers.Singleton[list[EventListener]] = providers.Singleton(list)
     publisher = providers.Singleton(ObservedPublisher, hub.provided.publisher, metrics, event_listeners)
@@ -361,6 +398,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
     readiness = providers.Selector(
         events_kind,
         local=providers.Callable(_readiness, uow_factory),
+        postgresql=providers.Callable(_readiness, uow_factory),
         redis=providers.Callable(_readiness_with_redis, uow_factory, events_client),
     )
     stats_sources = providers.Selector(

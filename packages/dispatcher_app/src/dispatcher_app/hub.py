@@ -5,9 +5,11 @@ Two implementations of one small protocol, chosen by the container:
 * :class:`LocalEventHub` - the orchestrator's :class:`~dispatcher_core.ports.EventPublisher` for one instance
   (memory and SQL backends without Redis): an in-process counter numbers each agent's events, which are
   routed at once. Events do not leave the process, so it suits a single instance.
-* :class:`SubscribedEventHub` - for several instances: a shared publisher numbers and publishes events (with
-  Redis, one counter per agent in Redis, see ``dispatcher_adapters.redis``) and a subscriber on every
-  instance receives the events of the agents connected there, and every event for the admin stream. A gap
+* :class:`SubscribedEventHub` - for several instances: events are numbered per agent by the transport - with
+  Redis, a publisher numbers and publishes them after the commit (``dispatcher_adapters.redis``); with
+  PostgreSQL alone, the unit of work writes and numbers them in its own transaction and ``NOTIFY`` announces
+  them (``dispatcher_adapters.sql.events``), so the publisher is :class:`CarriedByStore` - and a subscriber
+  on every instance receives the events of the agents connected there, and every event for the admin stream. A gap
   in an agent's numbers makes the subscriber ask for a *resync*: the agent's sockets here get a fresh
   ``hello`` built from the store.
 
@@ -24,9 +26,15 @@ from dispatcher_app.serialization import JSON, admin_event_payload, agent_event_
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_app.ws.snapshot import agent_hello
 from dispatcher_core.events import DomainEvent
-from dispatcher_core.ports import EventPublisher, UnitOfWorkFactory
+from dispatcher_core.ports import (
+    EnvelopeHandler,
+    EventEnvelope,
+    EventPublisher,
+    EventSubscriber,
+    UnitOfWorkFactory,
+)
 
-__all__ = ["EventHub", "EventSubscriber", "LocalEventHub", "SubscribedEventHub"]
+__all__ = ["CarriedByStore", "EnvelopeHandler", "EventHub", "EventSubscriber", "LocalEventHub", "SubscribedEventHub"]
 
 
 class EventHub(Protocol):
@@ -80,34 +88,15 @@ class LocalEventHub:
         return self._seq.get(agent_id, 0)
 
 
-class Envelope(Protocol):
-    """An event as a subscriber receives it: ``agent_id`` and ``seq`` set for an agent's event."""
+class CarriedByStore:
+    """The publisher when the store carries events itself (PostgreSQL ``LISTEN/NOTIFY``): they were written
+    and announced with the commit, and reach this instance's sockets through its subscriber like anyone's.
+    (The app still wraps it with its metrics and in-process listeners.)"""
 
-    @property
-    def agent_id(self) -> str | None: ...
-
-    @property
-    def seq(self) -> int | None: ...
-
-    @property
-    def event(self) -> DomainEvent: ...
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        return None
 
 
-class EventSubscriber(Protocol):
-    """What :class:`SubscribedEventHub` needs of a cross-instance subscriber (``RedisEventSubscriber``)."""
-
-    async def start(self) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-    async def watch(self, agent_id: str) -> int: ...
-
-    async def unwatch(self, agent_id: str) -> None: ...
-
-    def last_seq(self, agent_id: str) -> int | None: ...
-
-
-EnvelopeHandler = Callable[[Envelope], Awaitable[None]]
 #: Builds the subscriber given the hub's callbacks: (on_agent_event, resync, on_admin_event, on_admin_resync).
 SubscriberFactory = Callable[
     [EnvelopeHandler, Callable[[str], Awaitable[None]], EnvelopeHandler, Callable[[], Awaitable[None]]],
@@ -148,11 +137,11 @@ class SubscribedEventHub:
     async def current_seq(self, agent_id: str) -> int:
         return self._subscriber.last_seq(agent_id) or 0
 
-    async def _on_agent_event(self, envelope: Envelope) -> None:
+    async def _on_agent_event(self, envelope: EventEnvelope) -> None:
         if envelope.agent_id is not None and envelope.seq is not None:
             self._router.to_agent(envelope.agent_id, envelope.seq, agent_event_payload(envelope.event))
 
-    async def _on_admin_event(self, envelope: Envelope) -> None:
+    async def _on_admin_event(self, envelope: EventEnvelope) -> None:
         if self._router.admin_count:
             self._router.to_admins(admin_event_payload(envelope.event))
 

@@ -6,6 +6,7 @@ state; ``MemoryStore.unit_of_work()`` is a :class:`~dispatcher_core.ports.UnitOf
 
 from dispatcher_adapters.memory.clock import SystemClock
 from dispatcher_adapters.memory.event_bus import MemoryEventBus
+from dispatcher_adapters.memory.event_transport import MemoryEventSubscriber, MemoryEventTransport
 from dispatcher_adapters.memory.media import MemoryMediaIndex
 from dispatcher_adapters.memory.outbox import MemoryOutbox
 from dispatcher_adapters.memory.store import MemoryStore, MemoryUnitOfWork
@@ -13,6 +14,8 @@ from dispatcher_adapters.memory.templates import MemoryTemplateCatalogue
 
 __all__ = [
     "MemoryEventBus",
+    "MemoryEventSubscriber",
+    "MemoryEventTransport",
     "MemoryMediaIndex",
     "MemoryOutbox",
     "MemoryStore",

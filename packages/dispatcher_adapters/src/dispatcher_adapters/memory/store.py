@@ -26,8 +26,9 @@ from dispatcher_core.entities import (
     PresenceStatus,
 )
 from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, ConversationNotFound, InvalidInput
+from dispatcher_core.events import DomainEvent
 
-__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+__all__ = ["MemoryStore", "MemoryUnitOfWork", "PublishedAfterCommit"]
 
 Undo = Callable[[], None]
 K = TypeVar("K")
@@ -110,6 +111,11 @@ class MemoryUnitOfWork:
     @property
     def slots(self) -> _Slots:
         return self._check()._slots
+
+    @property
+    def events(self) -> PublishedAfterCommit:
+        """Events of this process reach its subscribers through the publisher: nothing to keep here."""
+        return _PUBLISHED_AFTER_COMMIT
 
     async def __aenter__(self) -> Self:
         await self._store._lock.acquire()
@@ -396,6 +402,19 @@ class _Presence:
     async def list(self, status: PresenceStatus | None = None) -> Sequence[AgentPresence]:
         found = [p for p in self._s.presence.values() if status is None or p.status is status]
         return sorted(found, key=lambda p: p.agent_id)
+
+
+class PublishedAfterCommit:
+    """The :class:`~dispatcher_core.ports.EventJournal` of a store that does not carry events: recording does
+    nothing, the :class:`~dispatcher_core.ports.EventPublisher` delivers them after the commit."""
+
+    __slots__ = ()
+
+    async def record(self, events: Sequence[DomainEvent]) -> None:
+        return None
+
+
+_PUBLISHED_AFTER_COMMIT = PublishedAfterCommit()
 
 
 class _Slots:

@@ -7,25 +7,15 @@ in a double until the year 2255.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from cattrs.preconf.json import make_converter
 
+from dispatcher_adapters.event_wire import dump_event, load_event
 from dispatcher_core.entities import AgentPresence, Conversation, Message, PendingMessage
 from dispatcher_core.errors import StoreError
-from dispatcher_core.events import (
-    AgentStatusChanged,
-    ConversationAssigned,
-    ConversationClosed,
-    ConversationPending,
-    ConversationReleased,
-    DomainEvent,
-    MessageReceived,
-    QueueUpdated,
-)
 
 __all__ = [
     "dump_conversation",
@@ -44,18 +34,6 @@ __all__ = [
 _converter = make_converter()
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
-_EVENT_TYPES: Final[dict[str, type[DomainEvent]]] = {
-    cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]  # every event class has a literal default
-    for cls in (
-        ConversationAssigned,
-        MessageReceived,
-        ConversationReleased,
-        ConversationPending,
-        ConversationClosed,
-        QueueUpdated,
-        AgentStatusChanged,
-    )
-}
 
 
 def micros(instant: datetime) -> int:
@@ -106,18 +84,3 @@ def dump_presence(presence: AgentPresence) -> str:
 def load_presence(data: str, version: str) -> AgentPresence:
     presence: AgentPresence = _load(data, AgentPresence)
     return replace(presence, version=int(version))
-
-
-def dump_event(event: DomainEvent) -> str:
-    return _converter.dumps(event)
-
-
-def load_event(data: Any) -> DomainEvent:
-    """An event from its unstructured form (a dict with its ``type``) or from JSON text."""
-    raw = json.loads(data) if isinstance(data, str | bytes) else data
-    try:
-        cls = _EVENT_TYPES[raw["type"]]
-        event: DomainEvent = _converter.structure(raw, cls)
-    except Exception as exc:
-        raise StoreError(f"unreadable event: {exc}") from exc
-    return event

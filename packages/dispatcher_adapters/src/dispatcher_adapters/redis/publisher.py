@@ -16,40 +16,19 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import assert_never
 
 import redis.exceptions as redis_errors
 from redis.asyncio import Redis
 
-from dispatcher_adapters.redis.codec import dump_event
+from dispatcher_adapters.event_wire import dump_event, recipient
 from dispatcher_adapters.redis.errors import UNAVAILABLE
 from dispatcher_adapters.redis.keys import RedisKeys
 from dispatcher_adapters.redis.scripts import Scripts
-from dispatcher_core.events import (
-    AgentStatusChanged,
-    ConversationAssigned,
-    ConversationClosed,
-    ConversationPending,
-    ConversationReleased,
-    DomainEvent,
-    MessageReceived,
-    QueueUpdated,
-)
+from dispatcher_core.events import DomainEvent
 
 __all__ = ["RedisEventPublisher", "recipient"]
 
 _log = logging.getLogger(__name__)
-
-
-def recipient(event: DomainEvent) -> str | None:
-    """The agent an event is sent to (on its socket, with a ``seq``), or ``None`` for admin-only events."""
-    match event:
-        case ConversationAssigned() | MessageReceived() | ConversationReleased() | ConversationClosed():
-            return event.agent_id
-        case ConversationPending() | QueueUpdated() | AgentStatusChanged():
-            return None
-        case _:
-            assert_never(event)
 
 
 class RedisEventPublisher:

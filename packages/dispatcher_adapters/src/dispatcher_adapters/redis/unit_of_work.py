@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
@@ -28,8 +29,21 @@ from dispatcher_adapters.redis.queue import RedisQueue
 from dispatcher_adapters.redis.session import Session, StoreContext
 from dispatcher_adapters.redis.slots import RedisSlotClaims
 from dispatcher_core.errors import ConcurrencyConflict, ConversationAlreadyOpen, InvalidInput, StoreError
+from dispatcher_core.events import DomainEvent
 
 __all__ = ["RedisUnitOfWork"]
+
+
+class PublishedAfterCommit:
+    """The :class:`~dispatcher_core.ports.EventJournal` of this store: recording does nothing."""
+
+    __slots__ = ()
+
+    async def record(self, events: Sequence[DomainEvent]) -> None:
+        return None
+
+
+_PUBLISHED_AFTER_COMMIT = PublishedAfterCommit()
 
 
 class RedisUnitOfWork:
@@ -62,6 +76,12 @@ class RedisUnitOfWork:
     @property
     def slots(self) -> RedisSlotClaims:
         return self._slots
+
+    @property
+    def events(self) -> PublishedAfterCommit:
+        """Events travel through :class:`~dispatcher_adapters.redis.RedisEventPublisher` after the commit,
+        numbered per agent in Redis: nothing to keep here."""
+        return _PUBLISHED_AFTER_COMMIT
 
     async def __aenter__(self) -> Self:
         return self

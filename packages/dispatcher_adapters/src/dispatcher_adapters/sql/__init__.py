@@ -5,6 +5,9 @@ of a scaled deployment), both through SQLAlchemy 2 async Core - aiosqlite and as
   :class:`~dispatcher_core.ports.UnitOfWorkFactory`; ``await store.ping()``; ``await store.close()``.
 * :mod:`~dispatcher_adapters.sql.migrate` - ``upgrade(url)``, ``downgrade(url, revision)``,
   ``current_revision(url)`` (Alembic, migrations shipped inside this package).
+* Events between instances on PostgreSQL alone: ``SqlStore.create(url, carry_events=True)`` writes each unit
+  of work's events in its transaction and announces them with ``NOTIFY``; ``store.event_subscriber(...)``
+  (:class:`PostgresEventSubscriber`) receives them on every instance (see :mod:`~dispatcher_adapters.sql.events`).
 * Errors: driver failures become :class:`~dispatcher_core.errors.StoreUnavailable` or
   :class:`~dispatcher_core.errors.ConcurrencyConflict` (see :mod:`~dispatcher_adapters.sql.errors`).
 
@@ -12,11 +15,16 @@ Importing this package opens no connection. See ``docs/storage-sql.md`` for the 
 """
 
 from dispatcher_adapters.sql.engine import create_engine, normalize_url
+from dispatcher_adapters.sql.events import CHANNEL as EVENT_CHANNEL
+from dispatcher_adapters.sql.listener import PgEventEnvelope, PostgresEventSubscriber
 from dispatcher_adapters.sql.migrate import current_revision, downgrade, head_revision, upgrade
 from dispatcher_adapters.sql.store import SchemaNotCurrent, SqlStore
 from dispatcher_adapters.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = [
+    "EVENT_CHANNEL",
+    "PgEventEnvelope",
+    "PostgresEventSubscriber",
     "SchemaNotCurrent",
     "SqlStore",
     "SqlUnitOfWork",

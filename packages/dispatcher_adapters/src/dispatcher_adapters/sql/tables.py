@@ -10,6 +10,8 @@ Constraints carry the invariants, so the database enforces them whatever the cod
 * ``dispatcher_slot_claims`` primary key (job, slot): I7, one run per scheduled slot.
 * ``ux_dispatcher_queue_position`` - one agent per queue position: the round-robin order is total.
 * ``version`` columns: the compare-and-set of conversations and presences.
+* ``dispatcher_event_counters`` primary key (agent): one per-agent event counter, bumped in the transaction of
+  the events it numbers, so an agent's ``seq`` follows commit order (the PostgreSQL event transport).
 
 Columns are declared in the order of the entities' fields: :mod:`~dispatcher_adapters.sql.rows` reads rows by
 position (a test keeps the two in step).
@@ -30,6 +32,8 @@ __all__ = [
     "OPEN",
     "UtcDateTime",
     "conversations",
+    "event_counters",
+    "events",
     "messages",
     "metadata",
     "pending_messages",
@@ -225,3 +229,23 @@ whatsapp_media = sa.Table(
     sa.Column("filename", sa.String, nullable=True),
 )
 sa.Index("ix_dispatcher_whatsapp_media_received", whatsapp_media.c.received_at)
+# The PostgreSQL event transport (``events.py``): the events of a committed unit of work, written in its
+# transaction and announced by NOTIFY with a pointer (``tx``, first and last ``id``); pruned after a retention.
+events = sa.Table(
+    "dispatcher_events",
+    metadata,
+    sa.Column("id", _Sequence, primary_key=True, autoincrement=True),
+    sa.Column("tx", sa.BigInteger, nullable=False),
+    sa.Column("agent_id", sa.String, nullable=True),
+    sa.Column("seq", sa.BigInteger, nullable=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
+)
+sa.Index("ix_dispatcher_events_created", events.c.created_at)
+
+event_counters = sa.Table(
+    "dispatcher_event_counters",
+    metadata,
+    sa.Column("agent_id", sa.String, primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)

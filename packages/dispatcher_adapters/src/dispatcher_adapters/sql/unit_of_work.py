@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Self
 
 from dispatcher_adapters.sql.connections import Connections
+from dispatcher_adapters.sql.events import SqlEventJournal
 from dispatcher_adapters.sql.repositories import (
     SqlConversationRepository,
     SqlPendingStore,
@@ -29,10 +30,18 @@ __all__ = ["SqlUnitOfWork"]
 class SqlUnitOfWork:
     """Implements :class:`~dispatcher_core.ports.UnitOfWork`. Made by :meth:`SqlStore.unit_of_work`."""
 
-    __slots__ = ("_conversations", "_pending", "_presence", "_queue", "_slots", "_tx")
+    __slots__ = ("_conversations", "_events", "_pending", "_presence", "_queue", "_slots", "_tx")
 
-    def __init__(self, connections: Connections, statements: Statements, lock: asyncio.Lock | None) -> None:
+    def __init__(
+        self,
+        connections: Connections,
+        statements: Statements,
+        lock: asyncio.Lock | None,
+        event_channel: str | None = None,
+    ) -> None:
+        """``event_channel``: carry the events recorded here to PostgreSQL listeners (``events.py``)."""
         self._tx = Transaction(connections, statements, lock)
+        self._events = SqlEventJournal(self._tx, event_channel)
         self._conversations = SqlConversationRepository(self._tx)
         self._pending = SqlPendingStore(self._tx)
         self._queue = SqlQueueRepository(self._tx)
@@ -58,6 +67,10 @@ class SqlUnitOfWork:
     @property
     def slots(self) -> SqlSlotClaims:
         return self._slots
+
+    @property
+    def events(self) -> SqlEventJournal:
+        return self._events
 
     async def __aenter__(self) -> Self:
         await self._tx.open()

@@ -4,7 +4,8 @@ applies their typed decisions through a unit of work and publishes the resulting
 It never decides itself: who gets a conversation is ``AssignmentService.decide``; which deadline has passed
 is ``TimeoutPolicy``. Every operation is one or more read -> decide -> apply cycles; a cycle whose commit
 reports a :class:`~dispatcher_core.errors.ConcurrencyConflict` is retried from the read, so several instances
-sharing a store stay correct. Events are published only after their cycle committed.
+sharing a store stay correct. A cycle's events are recorded in its unit of work right before the commit
+(``uow.events``: a store that carries events commits them with the state) and published only after it.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ class DispatcherOrchestrator:
                         events.append(ConversationPending(conversation.id, now))
                 case _:
                     assert_never(decision)
-            await uow.commit()
+            await self._commit(uow, events)
             _log.debug("message %s: %s in conversation %s", incoming.external_id, decision.type, conversation.id)
             return IncomingOutcome(duplicate=False, conversation_id=conversation.id, decision=decision)
 
@@ -241,7 +242,7 @@ class DispatcherOrchestrator:
                 await queue.add_to_queue(agent_id)
                 events.append(AgentStatusChanged(agent_id, PresenceStatus.ONLINE, now))
                 events.append(QueueUpdated(tuple(await queue.get_queue_positions())))
-            await uow.commit()
+            await self._commit(uow, events)
             return first
 
         first = await self._run(cycle)
@@ -267,7 +268,7 @@ class DispatcherOrchestrator:
                 await queue.remove_from_queue(agent_id)
                 events.append(AgentStatusChanged(agent_id, PresenceStatus.GRACE, now))
                 events.append(QueueUpdated(tuple(await queue.get_queue_positions())))
-            await uow.commit()
+            await self._commit(uow, events)
             return last
 
         last = await self._run(cycle)
@@ -303,7 +304,7 @@ class DispatcherOrchestrator:
                 await uow.conversations.save(released)
                 events.append(ConversationReleased(conversation.id, agent_id, "disconnected", now))
                 events.append(ConversationPending(conversation.id, now))
-            await uow.commit()
+            await self._commit(uow, events)
             return len(conversations)
 
         return await self._run(cycle)
@@ -345,7 +346,7 @@ class DispatcherOrchestrator:
                 case _:
                     assert_never(decision)
         if assigned:
-            await uow.commit()
+            await self._commit(uow, events)
         return assigned, assigned == len(batch) == _DRAIN_BATCH
 
     # ------------------------------------------------------------------ deadlines (rules 6 and 7)
@@ -389,7 +390,7 @@ class DispatcherOrchestrator:
                 return None
             case CloseConversation(reason=reason):
                 await self._close(uow, events, conversation, reason, now)
-                await uow.commit()
+                await self._commit(uow, events)
                 return "closed"
             case ReassignConversation(agent_id=previous):
                 next_other = await self._next_agent(uow, exclude={previous})
@@ -411,7 +412,7 @@ class DispatcherOrchestrator:
                         outcome = "pending"
                     case _:
                         assert_never(decision)
-                await uow.commit()
+                await self._commit(uow, events)
                 return outcome
             case _:
                 assert_never(timeout)
@@ -425,7 +426,7 @@ class DispatcherOrchestrator:
             conversation = await self._owned(uow, agent_id, conversation_id)
             answered = conversation.record_agent_reply(self._clock.now())
             await uow.conversations.save(answered)
-            await uow.commit()
+            await self._commit(uow, events)
             return answered
 
         return await self._run(cycle)
@@ -437,7 +438,7 @@ class DispatcherOrchestrator:
         async def cycle(uow: UnitOfWork, events: Events) -> None:
             conversation = await self._owned(uow, agent_id, conversation_id)
             await self._close(uow, events, conversation, "agent", self._clock.now())
-            await uow.commit()
+            await self._commit(uow, events)
 
         await self._run(cycle)
         await self.distribute_pending_messages()
@@ -461,6 +462,14 @@ class DispatcherOrchestrator:
                 await self._publisher.publish(events)
             return result
         raise RetriesExhausted(f"gave up after {self._settings.max_conflict_retries} conflicting attempts")
+
+    @staticmethod
+    async def _commit(uow: UnitOfWork, events: Events) -> None:
+        """Commit a cycle: its events go into the unit of work's journal first, so a store that carries events
+        commits them in the same transaction as the state they describe (or neither)."""
+        if events:
+            await uow.events.record(events)
+        await uow.commit()
 
     async def _assign(
         self,

@@ -6,7 +6,9 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.conversation_repository import ConversationRepository
+from dispatcher_core.ports.event_journal import EventJournal
 from dispatcher_core.ports.event_publisher import EventPublisher
+from dispatcher_core.ports.event_subscriber import AgentResync, EnvelopeHandler, EventEnvelope, EventSubscriber
 from dispatcher_core.ports.media_index import MediaIndex
 from dispatcher_core.ports.message_sender import MessageSender, SendReceipt
 from dispatcher_core.ports.outbox_repository import OutboxCount, OutboxRepository
@@ -18,9 +20,14 @@ from dispatcher_core.ports.template_catalogue import TemplateCatalogue
 from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
+    "AgentResync",
     "Clock",
     "ConversationRepository",
+    "EnvelopeHandler",
+    "EventEnvelope",
+    "EventJournal",
     "EventPublisher",
+    "EventSubscriber",
     "MediaIndex",
     "MessageSender",
     "OutboxCount",

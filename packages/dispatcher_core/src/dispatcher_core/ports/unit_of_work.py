@@ -22,6 +22,9 @@ Contract every adapter must keep (the conformance suite checks it):
   (business number, external id) (I2), one claim per scheduled slot (I7).
 * Driver failures surface as :class:`~dispatcher_core.errors.StoreUnavailable`.
 * A unit of work is used once and by one task; units of work are never nested.
+* Events: ``events`` (:class:`~dispatcher_core.ports.event_journal.EventJournal`) takes the cycle's events
+  right before ``commit``; a store that carries events commits them with the writes, or discards them with
+  them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from dispatcher_core.ports.conversation_repository import ConversationRepository
+from dispatcher_core.ports.event_journal import EventJournal
 from dispatcher_core.ports.pending_store import PendingStore
 from dispatcher_core.ports.presence_repository import PresenceRepository
 from dispatcher_core.ports.queue_repository import QueueRepository
@@ -53,6 +57,9 @@ class UnitOfWork(Protocol):
 
     @property
     def slots(self) -> SlotClaims: ...
+
+    @property
+    def events(self) -> EventJournal: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -35,6 +35,7 @@ from dispatcher_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from dispatcher_core.ports.event_journal import EventJournal
 
 __all__ = [
     "HybridUnitOfWork",
@@ -120,6 +121,10 @@ class HybridUnitOfWork:
     @property
     def slots(self) -> SlotClaims:
         return self._slots if self._slots is not None else self._base.slots
+
+    @property
+    def events(self) -> EventJournal:
+        return self._base.events
 
     async def __aenter__(self) -> Self:
         await self._base.__aenter__()

@@ -24,6 +24,11 @@ require_testing_extra("dispatcher_core.testing.conformance", "pytest", "pytest_a
 # The imports below need pytest (E402: they must follow the check above).
 
 from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance  # noqa: E402
+from dispatcher_core.testing.conformance.event_transport import (  # noqa: E402
+    EventProbe,
+    EventTransportConformance,
+    EventTransportHarness,
+)
 from dispatcher_core.testing.conformance.media_index import MediaIndexConformance  # noqa: E402
 from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance  # noqa: E402
 from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance  # noqa: E402
@@ -34,6 +39,9 @@ from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConforman
 
 __all__ = [
     "ConversationRepositoryConformance",
+    "EventProbe",
+    "EventTransportConformance",
+    "EventTransportHarness",
     "MediaIndexConformance",
     "PendingStoreConformance",
     "PresenceRepositoryConformance",
