@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -152,6 +151,8 @@ class SqlStore:
         dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
         async def connect() -> Any:
+            import asyncpg  # type: ignore[import-untyped]  # noqa: PLC0415  - the postgres extra; no type information
+
             return await asyncpg.connect(dsn, timeout=10, server_settings={"application_name": application_name})
 
         return PostgresEventSubscriber(
