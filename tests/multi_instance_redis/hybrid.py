@@ -20,6 +20,7 @@ from typing import Self
 
 from dispatcher_core.ports import (
     ConversationRepository,
+    OutboxRepository,
     PendingStore,
     PresenceRepository,
     QueueRepository,
@@ -54,6 +55,10 @@ class RecordWithRedisQueue:
     @property
     def slots(self) -> SlotClaims:
         return self._record.slots
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        return self._record.outbox
 
     async def __aenter__(self) -> Self:
         await self._record.__aenter__()

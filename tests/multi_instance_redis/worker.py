@@ -141,6 +141,7 @@ class VersionedUnitOfWork:
         self.queue = inner.queue
         self.presence = inner.presence
         self.slots = inner.slots
+        self.outbox = inner.outbox
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
@@ -187,6 +188,7 @@ class ClaimCountingUnitOfWork:
         self.queue = inner.queue
         self.presence = inner.presence
         self.slots = CountedClaims(inner.slots, self._claimed)
+        self.outbox = inner.outbox
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

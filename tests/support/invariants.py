@@ -43,6 +43,7 @@ from dispatcher_core.events import (
 )
 from dispatcher_core.ports import (
     ConversationRepository,
+    OutboxRepository,
     PendingStore,
     PresenceRepository,
     QueueRepository,
@@ -96,6 +97,10 @@ class _StampedUnitOfWork:
     @property
     def slots(self) -> SlotClaims:
         return self._inner.slots
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        return self._inner.outbox
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

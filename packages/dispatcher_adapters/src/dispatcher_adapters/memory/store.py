@@ -17,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
+from dispatcher_adapters.memory.outbox import MemoryOutbox
 from dispatcher_core.entities import (
     AgentPresence,
     Conversation,
@@ -73,6 +74,7 @@ class MemoryStore:
         self._queue = _Queue(self._state, self._undo)
         self._presence = _Presence(self._state, self._undo)
         self._slots = _Slots(self._state, self._undo)
+        self._outbox = MemoryOutbox(self._undo)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -109,6 +111,10 @@ class MemoryUnitOfWork:
     @property
     def slots(self) -> _Slots:
         return self._check()._slots
+
+    @property
+    def outbox(self) -> MemoryOutbox:
+        return self._check()._outbox
 
     async def __aenter__(self) -> Self:
         await self._store._lock.acquire()

@@ -15,6 +15,7 @@ from typing import Self
 from dispatcher_adapters.sql.connections import Connections
 from dispatcher_adapters.sql.repositories import (
     SqlConversationRepository,
+    SqlOutboxRepository,
     SqlPendingStore,
     SqlPresenceRepository,
     SqlQueueRepository,
@@ -29,7 +30,7 @@ __all__ = ["SqlUnitOfWork"]
 class SqlUnitOfWork:
     """Implements :class:`~dispatcher_core.ports.UnitOfWork`. Made by :meth:`SqlStore.unit_of_work`."""
 
-    __slots__ = ("_conversations", "_pending", "_presence", "_queue", "_slots", "_tx")
+    __slots__ = ("_conversations", "_outbox", "_pending", "_presence", "_queue", "_slots", "_tx")
 
     def __init__(self, connections: Connections, statements: Statements, lock: asyncio.Lock | None) -> None:
         self._tx = Transaction(connections, statements, lock)
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self._queue = SqlQueueRepository(self._tx)
         self._presence = SqlPresenceRepository(self._tx)
         self._slots = SqlSlotClaims(self._tx)
+        self._outbox = SqlOutboxRepository(self._tx)
 
     @property
     def conversations(self) -> SqlConversationRepository:
@@ -58,6 +60,10 @@ class SqlUnitOfWork:
     @property
     def slots(self) -> SqlSlotClaims:
         return self._slots
+
+    @property
+    def outbox(self) -> SqlOutboxRepository:
+        return self._outbox
 
     async def __aenter__(self) -> Self:
         await self._tx.open()

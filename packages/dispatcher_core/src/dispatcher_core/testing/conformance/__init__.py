@@ -13,6 +13,7 @@ An adapter is done when it passes the suite. Requires the ``testing`` extra (pyt
 """
 
 from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance
+from dispatcher_core.testing.conformance.outbox_repository import OutboxConformance
 from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance
 from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance
 from dispatcher_core.testing.conformance.queue_repository import QueueRepositoryConformance
@@ -21,6 +22,7 @@ from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConforman
 
 __all__ = [
     "ConversationRepositoryConformance",
+    "OutboxConformance",
     "PendingStoreConformance",
     "PresenceRepositoryConformance",
     "QueueRepositoryConformance",
@@ -37,5 +39,6 @@ class StoreConformance(
     PresenceRepositoryConformance,
     SlotClaimsConformance,
     UnitOfWorkConformance,
+    OutboxConformance,
 ):
     """Every port of a store behind one unit of work: subclass this and provide ``uow_factory``."""
