@@ -180,28 +180,34 @@ async def test_reply_status_breaker_and_stats_through_the_cloud_api(
 async def breaker_opens_and_closes(
     h: AppHarness, clock: ManualClock, alice: ClientConnection, conversation_id: str, fake_graph: Any
 ) -> None:
-    # 3. the API fails: five failures open the breaker, visible on /metrics
+    # 3. the API fails: replies are accepted and stay queued; five failures open the breaker (/metrics)
     assert await breaker_state(h) == 0
     fake_graph.fail_always(fake_graph_module.server_error(500))
     for n in range(5):
-        failed = await reply(alice, conversation_id, f"attempt {n}", f"f-{n}")
-        assert (failed["type"], failed["code"]) == ("error", "send_failed"), failed
+        queued = await reply(alice, conversation_id, f"attempt {n}", f"f-{n}")
+        assert (queued["type"], queued["status"]) == ("reply.accepted", "queued"), queued
     assert await breaker_state(h) == 2
     sent_so_far = len(fake_graph.requests)
-    refused_open = await reply(alice, conversation_id, "while open", "f-open")
-    assert refused_open["type"] == "error"
+    while_open = await reply(alice, conversation_id, "while open", "f-open")
+    assert (while_open["type"], while_open["status"]) == ("reply.accepted", "queued")
     assert len(fake_graph.requests) == sent_so_far  # an open breaker sends nothing
 
-    # ... and recovers: after its timeout, two successes close it
+    # ... and recovers: the sender loop sends the queued replies once, in order; two successes close it
     fake_graph.recover()
-    clock.advance(timedelta(seconds=2))
-    for n in range(2):
-        ok = await reply(alice, conversation_id, f"back {n}", f"ok-{n}")
-        assert ok["type"] == "reply.accepted", ok
+    clock.advance(timedelta(seconds=5))
+    sending = h.runtime.sending
+    assert sending is not None
+    assert await sending.send_due() == 6
+    assert await sending.send_due() == 0
+    bodies = [request.body["text"]["body"] for request in fake_graph.requests[sent_so_far:]]
+    assert sorted(bodies) == sorted([f"attempt {n}" for n in range(5)] + ["while open"])  # each once
+    statuses = [await next_frame(alice, "message.status") for _ in range(6)]
+    assert sorted(frame["client_id"] for frame in statuses) == sorted([f"f-{n}" for n in range(5)] + ["f-open"])
+    assert {(frame["previous"], frame["status"]) for frame in statuses} == {("queued", "sent")}
     assert await breaker_state(h) == 0
     metrics_text = (await h.http.get("/metrics")).text
     assert 'whatsapp_errors_total{code="http_500"} 5.0' in metrics_text
-    assert 'whatsapp_messages_sent_total{kind="text"} 3.0' in metrics_text
+    assert 'whatsapp_messages_sent_total{kind="text"} 7.0' in metrics_text
     assert "whatsapp_send_duration_seconds_bucket" in metrics_text
     assert "# TYPE whatsapp_retries_total counter" in metrics_text
 
@@ -212,7 +218,7 @@ async def stats_show_it(h: AppHarness) -> None:
     whatsapp = stats["whatsapp"]
     assert whatsapp["configured"] is True
     assert whatsapp["messages"]["inbound"] == 1
-    assert whatsapp["messages"]["outbound_by_status"] == {"read": 1, "sent": 2, "failed": 7}
+    assert whatsapp["messages"]["outbound_by_status"] == {"read": 1, "sent": 6, "failed": 1}
     assert whatsapp["errors_by_code"] == {"131047": 1, "http_500": 5}
     assert [a["agent_id"] for a in whatsapp["agents"]] == ["alice"]
     assert whatsapp["agents"][0]["first_responses"] == 1
@@ -234,7 +240,7 @@ async def test_without_whatsapp_replies_stay_in_the_offline_outbox() -> None:
         stats = (await h.admin("GET", "/admin/stats")).json()
         assert stats["whatsapp"]["configured"] is False
         assert stats["templates"] == []
-        assert stats["replies"]["sender"] == "memory-outbox"
+        assert stats["replies"]["sender"] == "recorded"
         assert "whatsapp_circuit_breaker_state" not in (await h.http.get("/metrics")).text
 
 

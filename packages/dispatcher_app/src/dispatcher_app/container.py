@@ -22,7 +22,6 @@ from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
 from dispatcher_adapters.memory import MemoryStore, SystemClock
 from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore
 from dispatcher_adapters.sql import SqlStore
@@ -32,13 +31,19 @@ from dispatcher_app.controllers.health import store_probe
 from dispatcher_app.hub import EnvelopeHandler, EventSubscriber, LocalEventHub, SubscribedEventHub
 from dispatcher_app.metrics import AppMetrics, EventListener, ObservedPublisher
 from dispatcher_app.presence import InstancePresence
-from dispatcher_app.replies import MemoryOutbox, ReplySender, StatusHandler, StatusRelay
+from dispatcher_app.replies import RecordingReplySender, ReplySender, StatusHandler, StatusRelay
 from dispatcher_app.runtime import ReadinessCheck, Runtime, SendingHooks, StatsSource
 from dispatcher_app.scheduler_runner import BackgroundRunner
-from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
+from dispatcher_app.sending import (
+    CloudReplySender,
+    CloudStatusHandler,
+    RegistryCollector,
+    sending_hooks,
+    settled_publisher,
+)
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
-from dispatcher_core.ports import Clock, UnitOfWorkFactory
+from dispatcher_core.ports import Clock, EventPublisher, UnitOfWorkFactory
 
 __all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
 
@@ -131,7 +136,7 @@ def _readiness_with_redis(uow_factory: UnitOfWorkFactory, events_client: Redis) 
     return {"store": store_probe(uow_factory), "events": events_client.ping}
 
 
-def _stats_sources(outbox: MemoryOutbox, extra: Mapping[str, StatsSource]) -> dict[str, StatsSource]:
+def _stats_sources(outbox: RecordingReplySender, extra: Mapping[str, StatsSource]) -> dict[str, StatsSource]:
     return {"replies": outbox.stats, **extra}
 
 
@@ -156,21 +161,23 @@ async def _whatsapp_sending(
     orchestrator: DispatcherOrchestrator,
     metrics: AppMetrics,
     listeners: list[EventListener],
+    publisher: EventPublisher,
 ) -> AsyncIterator[WhatsAppSending]:
-    """The Cloud API sender with the in-memory outbox (per instance: see docs/configuration.md). Its metrics
-    live on a registry of their own, exposed through the app's for as long as the sender lives."""
+    """The Cloud API sender on the store's outbox (shared by every instance). Send outcomes are published as
+    ``message.status`` events. Its metrics live on a registry of their own, exposed through the app's for as
+    long as the sender lives."""
     settings = config.whatsapp
     if settings is None:  # the selector only builds this when configured
         raise RuntimeError("WhatsApp sending is not configured")
     registry = CollectorRegistry()
     sending = WhatsAppSending(
         settings,
-        outbox=MemoryOutboxRepository(),
         clock=clock,
         uow_factory=uow_factory,
         orchestrator=orchestrator,
         registry=registry,
     )
+    sending.delivery.on_settled = settled_publisher(publisher)
     collector = RegistryCollector(registry)
     metrics.registry.register(collector)
     listeners.append(sending.analytics.on_domain_event)
@@ -184,6 +191,10 @@ async def _whatsapp_sending(
 
 def _recover_of(hooks: SendingHooks | None) -> Callable[[], Awaitable[object]] | None:
     return None if hooks is None else hooks.recover
+
+
+def _send_due_of(hooks: SendingHooks | None) -> Callable[[], Awaitable[object]] | None:
+    return None if hooks is None else hooks.send_due
 
 
 class DispatcherContainer(containers.DeclarativeContainer):
@@ -253,6 +264,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
             orchestrator=orchestrator,
             metrics=metrics,
             listeners=event_listeners,
+            publisher=publisher,
         ),
         offline=providers.Object(None),
     )
@@ -270,9 +282,10 @@ class DispatcherContainer(containers.DeclarativeContainer):
         tick_interval=providers.Callable(lambda config: config.tick_interval, config),
         metrics=metrics,
         recover=providers.Callable(_recover_of, sending_hooks),
+        send_due=providers.Callable(_send_due_of, sending_hooks),
     )
 
-    outbox = providers.Singleton(MemoryOutbox, orchestrator, clock)
+    outbox = providers.Singleton(RecordingReplySender, orchestrator, uow_factory)
     reply_sender = providers.Selector(
         sending_kind,
         cloud=providers.Singleton(CloudReplySender, whatsapp),
@@ -280,8 +293,8 @@ class DispatcherContainer(containers.DeclarativeContainer):
     )
     status_handler = providers.Selector(
         sending_kind,
-        cloud=providers.Singleton(CloudStatusHandler, whatsapp, notify=router.provided.to_agent_sockets),
-        offline=providers.Singleton(StatusRelay, sent=outbox, notify=router.provided.to_agent_sockets),
+        cloud=providers.Singleton(CloudStatusHandler, whatsapp, publisher=publisher),
+        offline=providers.Singleton(StatusRelay, uow_factory=uow_factory, publisher=publisher),
     )
     readiness = providers.Selector(
         events_kind,

@@ -35,11 +35,13 @@ StatsSource = Callable[[], Awaitable[dict[str, Any]]]
 class SendingHooks:
     """What the app calls on the WhatsApp sender besides replies and statuses (``None`` when sending is not
     configured): ``record_inbound`` for each accepted customer message, ``recover`` at start-up and
-    periodically (the outbox's stuck messages), ``stats`` for ``/admin/stats`` sections over [start, end)."""
+    periodically (the outbox's stuck messages), ``send_due`` every tick (the sender loop: queued messages
+    whose time has come, retries included), ``stats`` for ``/admin/stats`` sections over [start, end)."""
 
     record_inbound: Callable[[], None]
     recover: Callable[[], Awaitable[object]]
     stats: Callable[[datetime, datetime], Awaitable[dict[str, Any]]]
+    send_due: Callable[[], Awaitable[object]]
 
 
 class NotStarted(RuntimeError):

@@ -9,7 +9,9 @@ runs once across every instance (I7); this loop only decides when to call it. It
 * every ``DISPATCHER_TIMEOUT_CHECK_INTERVAL``: ``check_response_timeout`` (the current slot at start-up, so
   a slot missed while every instance was down still runs);
 * daily at ``DISPATCHER_SCHEDULED_DISTRIBUTION_TIME`` in ``DISPATCHER_TIMEZONE``: ``scheduled_distribution``;
-* with WhatsApp sending configured, every ``recovery_interval`` (5 minutes): the outbox recovery
+* with WhatsApp sending configured, every tick: the sender loop (``OutboxDelivery.send_due``: queued
+  messages whose time has come are claimed and sent, on every instance; a claim is a compare-and-set, so
+  each message is sent by one of them), and every ``recovery_interval`` (5 minutes): the outbox recovery
   (``OutboxDelivery.recover``: stuck sends become ``unknown``, stale queued ones are sent); the lifespan also
   runs it once at start-up (:meth:`BackgroundRunner.recover_outbox`).
 
@@ -47,7 +49,9 @@ class BackgroundRunner:
         metrics: AppMetrics,
         recover: Callable[[], Awaitable[object]] | None = None,
         recovery_interval: timedelta = timedelta(minutes=5),
+        send_due: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        self._send_due = send_due
         self._scheduler = scheduler
         self._presence = presence
         self._clock = clock
@@ -85,6 +89,8 @@ class BackgroundRunner:
             if self._recover is not None and now >= self._next_recovery:
                 self._next_recovery = now + self._recovery_interval
                 await self._guard("outbox_recovery", self._recover)
+            if self._send_due is not None:
+                await self._guard("outbox_send", self._send_due)
 
     async def recover_outbox(self) -> None:
         """The outbox recovery now (start-up); a failure is logged and counted, the next run is periodic."""

@@ -21,6 +21,7 @@ __all__ = [
     "ConversationReleased",
     "DomainEvent",
     "MessageReceived",
+    "OutboundStatusChanged",
     "QueueUpdated",
 ]
 
@@ -108,6 +109,27 @@ class AgentStatusChanged:
     type: Literal["agent.status"] = "agent.status"
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundStatusChanged:
+    """An outbound message of a conversation ``agent_id`` owns moved on (the ``message.status`` frame): sent,
+    delivered, read, failed (``error_code``/``error_title`` say why), unknown (the request's answer was
+    lost), or queued again (WhatsApp unavailable: retried later). ``message_id`` is our reference, the id the
+    message has in the conversation's history. Emitted after the change is stored, like every event, through
+    the :class:`~dispatcher_core.ports.EventPublisher`, so it reaches the agent on whichever instance."""
+
+    conversation_id: str
+    agent_id: str
+    message_id: str
+    status: str
+    previous: str | None
+    at: datetime
+    client_id: str | None = None
+    wamid: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    type: Literal["message.status"] = "message.status"
+
+
 DomainEvent = (
     ConversationAssigned
     | MessageReceived
@@ -116,4 +138,5 @@ DomainEvent = (
     | ConversationClosed
     | QueueUpdated
     | AgentStatusChanged
+    | OutboundStatusChanged
 )

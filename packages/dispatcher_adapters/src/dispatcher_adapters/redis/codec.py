@@ -24,6 +24,7 @@ from dispatcher_core.events import (
     ConversationReleased,
     DomainEvent,
     MessageReceived,
+    OutboundStatusChanged,
     QueueUpdated,
 )
 
@@ -54,6 +55,7 @@ _EVENT_TYPES: Final[dict[str, type[DomainEvent]]] = {
         ConversationClosed,
         QueueUpdated,
         AgentStatusChanged,
+        OutboundStatusChanged,
     )
 }
 

@@ -33,6 +33,7 @@ from dispatcher_core.events import (
     ConversationReleased,
     DomainEvent,
     MessageReceived,
+    OutboundStatusChanged,
     QueueUpdated,
 )
 
@@ -44,7 +45,13 @@ _log = logging.getLogger(__name__)
 def recipient(event: DomainEvent) -> str | None:
     """The agent an event is sent to (on its socket, with a ``seq``), or ``None`` for admin-only events."""
     match event:
-        case ConversationAssigned() | MessageReceived() | ConversationReleased() | ConversationClosed():
+        case (
+            ConversationAssigned()
+            | MessageReceived()
+            | ConversationReleased()
+            | ConversationClosed()
+            | OutboundStatusChanged()
+        ):
             return event.agent_id
         case ConversationPending() | QueueUpdated() | AgentStatusChanged():
             return None

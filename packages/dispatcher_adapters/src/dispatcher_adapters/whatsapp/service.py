@@ -35,6 +35,7 @@ from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
 from dispatcher_adapters.whatsapp.status_webhook import StatusWebhookHandler
 from dispatcher_core.messaging.command_bus import CommandBus
 from dispatcher_core.messaging.event_dispatcher import EventDispatcher
+from dispatcher_core.messaging.outbox_store import UnitOfWorkOutbox
 from dispatcher_core.orchestrator import DispatcherOrchestrator
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.outbox_repository import OutboxRepository
@@ -48,7 +49,6 @@ class WhatsAppSending:
         self,
         settings: WhatsAppSettings,
         *,
-        outbox: OutboxRepository,
         clock: Clock,
         uow_factory: UnitOfWorkFactory,
         orchestrator: DispatcherOrchestrator,
@@ -56,7 +56,13 @@ class WhatsAppSending:
         sleep: Sleeper = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
         random_source: Callable[[], float] | None = None,
+        outbox: OutboxRepository | None = None,
     ) -> None:
+        """``outbox``: where the sender reads and moves messages; by default the store's own
+        (``uow_factory``), which is where agents' replies are written. Only tests of the sender alone pass
+        another one."""
+        outbox = outbox if outbox is not None else UnitOfWorkOutbox(uow_factory)
+        self.outbox = outbox
         self.settings = settings
         self.metrics = WhatsAppMetrics(registry)
         self.cloud_api = CloudApiSender.from_settings(settings, transport=transport)
@@ -76,7 +82,7 @@ class WhatsAppSending:
         self.delivery.register(self.bus)
         self.bulk = BulkSender(self.delivery, clock=clock, concurrency=settings.bulk_concurrency, sleep=sleep)
         self.bulk.register(self.bus)
-        self.replies = ReplyService(uow_factory=uow_factory, orchestrator=orchestrator, bus=self.bus, outbox=outbox)
+        self.replies = ReplyService(orchestrator=orchestrator, delivery=self.delivery)
         self.statuses = StatusWebhookHandler(outbox=outbox, events=self.events, clock=clock, uow_factory=uow_factory)
         self.analytics = WhatsAppAnalytics(outbox, clock)
         self.analytics.subscribe(self.events)

@@ -129,7 +129,10 @@ class OutboundMessage:
             raise InvalidInput("outbound message: id must be 1 to 512 characters (Meta's callback data limit)")
         if not business_number_id:
             raise InvalidInput("outbound message: business_number_id must be a non-empty string")
-        validate_recipient(to)
+        if status is OutboundStatus.QUEUED:
+            validate_recipient(to)  # a recorded message is never sent: any customer id (simulators) will do
+        elif not to:
+            raise InvalidInput("outbound message: to must be a non-empty string")
         if client_id is not None and agent_id is None:
             raise InvalidInput("outbound message: a client_id belongs to an agent, agent_id is missing")
         return cls(

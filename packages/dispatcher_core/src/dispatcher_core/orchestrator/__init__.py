@@ -1,8 +1,9 @@
 from dispatcher_core.orchestrator.dispatcher_orchestrator import (
+    AgentReply,
     DispatcherOrchestrator,
     DistributionResult,
     IncomingOutcome,
     TimeoutResult,
 )
 
-__all__ = ["DispatcherOrchestrator", "DistributionResult", "IncomingOutcome", "TimeoutResult"]
+__all__ = ["AgentReply", "DispatcherOrchestrator", "DistributionResult", "IncomingOutcome", "TimeoutResult"]
