@@ -124,6 +124,9 @@ class AppConfig:
     tick_interval: timedelta = timedelta(seconds=1)
     #: Key prefix of everything this deployment writes in Redis.
     redis_prefix: str = "dispatcher"
+    #: How long a send may stay ``sending`` (its claimer's lease) before recovery takes it for dead and marks
+    #: it ``unknown``; recovery also runs this often.
+    outbox_lease: timedelta = timedelta(minutes=5)
 
     def __post_init__(self) -> None:
         problems = []
@@ -330,6 +333,7 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
             "DISPATCHER_TICK_INTERVAL must be at most a third of DISPATCHER_PRESENCE_TTL, or the instance's own"
             " heartbeat would expire between two ticks"
         )
+    outbox_lease = read.parsed("DISPATCHER_OUTBOX_LEASE", timedelta(minutes=5), _positive_seconds, "seconds > 0")
     if read.missing or read.invalid:
         raise ConfigError(read.missing, read.invalid)
     return AppConfig(
@@ -346,4 +350,5 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
         presence_ttl=presence_ttl,
         tick_interval=tick_interval,
         redis_prefix=read.text("DISPATCHER_REDIS_PREFIX") or "dispatcher",
+        outbox_lease=outbox_lease,
     )

@@ -270,7 +270,9 @@ class DispatcherContainer(containers.DeclarativeContainer):
     )
     sending_hooks = providers.Selector(
         sending_kind,
-        cloud=providers.Singleton(sending_hooks, whatsapp),
+        cloud=providers.Singleton(
+            sending_hooks, whatsapp, providers.Callable(lambda config: config.outbox_lease, config)
+        ),
         offline=providers.Object(None),
     )
     runner = providers.Singleton(
@@ -283,6 +285,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
         metrics=metrics,
         recover=providers.Callable(_recover_of, sending_hooks),
         send_due=providers.Callable(_send_due_of, sending_hooks),
+        recovery_interval=providers.Callable(lambda config: config.outbox_lease, config),
     )
 
     outbox = providers.Singleton(RecordingReplySender, orchestrator, uow_factory)

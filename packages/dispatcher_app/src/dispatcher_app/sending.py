@@ -23,7 +23,7 @@ know:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
@@ -165,9 +165,9 @@ async def _error_counts(sending: WhatsAppSending) -> dict[str, int]:
     return counts
 
 
-def sending_hooks(sending: WhatsAppSending) -> SendingHooks:
+def sending_hooks(sending: WhatsAppSending, lease: timedelta = timedelta(minutes=5)) -> SendingHooks:
     async def recover() -> object:
-        return await sending.delivery.recover()
+        return await sending.delivery.recover(stale_after=lease)
 
     async def stats(start: datetime, end: datetime) -> JSON:
         report = await sending.analytics.report(start, end)
