@@ -197,7 +197,11 @@ async def breaker_opens_and_closes(
     clock.advance(timedelta(seconds=5))
     sending = h.runtime.sending
     assert sending is not None
-    assert await sending.send_due() == 6
+    sent = 0
+    for _ in range(5):  # half-open lets a probe through first: the others wait for their next try
+        sent += int(await sending.send_due())  # type: ignore[call-overload]  # the hook returns object
+        clock.advance(timedelta(minutes=5))
+    assert sent == 6
     assert await sending.send_due() == 0
     bodies = [request.body["text"]["body"] for request in fake_graph.requests[sent_so_far:]]
     assert sorted(bodies) == sorted([f"attempt {n}" for n in range(5)] + ["while open"])  # each once

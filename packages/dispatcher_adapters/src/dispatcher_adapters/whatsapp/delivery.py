@@ -21,6 +21,7 @@ Graph refuses earlier with 131047, which fails it at once); then it fails with t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -244,16 +245,22 @@ class OutboxDelivery:
         _, after = await settle(self.outbox, sending, lambda m: m.requeue(now, attempts, not_before=now + delay))
         return after
 
-    async def send_due(self, *, limit: int = _PAGE) -> int:
-        """The sender loop's step: claim and send every ``queued`` message that is due, up to ``limit``
-        (each claim is the compare-and-set to ``sending``: a message another instance claimed first is
-        skipped). Returns how many this call moved on. Retries replies later if Graph is unavailable."""
-        moved = 0
-        for message in await self.outbox.list_due(self._clock.now(), limit=limit):
-            result = await self.deliver(message, retry_when_unavailable=True)
-            if result.status is not OutboundStatus.QUEUED:
-                moved += 1
-        return moved
+    async def send_due(self, *, limit: int = _PAGE, concurrency: int = 16) -> int:
+        """The sender loop's step: claim and send every ``queued`` message that is due, up to ``limit``,
+        ``concurrency`` requests at a time (each claim is the compare-and-set to ``sending``: a message another
+        instance claimed first is skipped). Returns how many this call moved on (sent, failed, unknown).
+        Replies are retried later if Graph is unavailable. Throughput stays within the sender's limiter."""
+        due = await self.outbox.list_due(self._clock.now(), limit=limit)
+        if not due:
+            return 0
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(message: OutboundMessage) -> bool:
+            async with gate:
+                result = await self.deliver(message, retry_when_unavailable=True)
+            return result.status is not OutboundStatus.QUEUED
+
+        return sum(await asyncio.gather(*(one(message) for message in due)))
 
     async def _failed(self, sending: OutboundMessage, error: GraphError, attempts: int, reason: str) -> OutboundMessage:
         now = self._clock.now()
