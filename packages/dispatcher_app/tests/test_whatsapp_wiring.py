@@ -8,6 +8,7 @@ status webhooks become ``message.status`` frames, the circuit breaker shows on `
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import sys
@@ -22,9 +23,15 @@ from websockets.asyncio.client import ClientConnection
 
 from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
 from dispatcher_app import create_app
+from dispatcher_app.cli import main as cli_main
+from dispatcher_app.commands.worker import run_worker
 from dispatcher_app.config import ConfigError, load_config
-from dispatcher_app.testing import AppHarness, AppSlot, make_config, mounted, receive_json, serve
+from dispatcher_app.container import open_runtime
+from dispatcher_app.metrics import AppMetrics
+from dispatcher_app.testing import AppHarness, AppSlot, eventually, make_config, mounted, receive_json, serve
 from dispatcher_app.testing import text_message_body as body_of
+from dispatcher_core.messaging.outbound import OutboundMessage, OutboundStatus, TextContent
+from dispatcher_core.messaging.outbox_store import UnitOfWorkOutbox
 from dispatcher_core.testing import ManualClock
 
 PHONE_NUMBER_ID = "15550001111"
@@ -275,3 +282,45 @@ def test_bad_whatsapp_variables_are_named_at_start() -> None:
     message = str(raised.value)
     for name in ("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_API_BASE_URL", "WHATSAPP_CIRCUIT_BREAKER_TIMEOUT"):
         assert name in message
+
+
+async def test_the_worker_sends_what_serve_queued_in_the_store(fake_graph: Any, tmp_path: Path) -> None:
+    """``dispatcher worker`` on the same SQLite file: it recovers and sends the messages queued there (the
+    outbox is the store's, not a process's), once each."""
+    settings = WhatsAppSettings(access_token=TOKEN, phone_number_id=PHONE_NUMBER_ID, api_base_url=fake_graph.base_url)
+    config = make_config(
+        whatsapp=settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/worker.sqlite3", tick_interval=timedelta(0.01)
+    )
+    async with open_runtime(config, AppMetrics()) as runtime:  # what a serve instance left behind
+        outbox = UnitOfWorkOutbox(runtime.uow_factory)
+        for n in range(3):
+            await outbox.add(
+                OutboundMessage.queue(
+                    id=f"queued-{n}",
+                    business_number_id=PHONE_NUMBER_ID,
+                    to=CUSTOMER,
+                    content=TextContent(f"queued {n}"),
+                    now=runtime.clock.now(),
+                )
+            )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(config, stop))
+    try:
+        await eventually(lambda: _all_sent(config), give_up_after=20)
+    finally:
+        stop.set()
+        await worker
+    assert sorted(request.reference for request in fake_graph.requests) == ["queued-0", "queued-1", "queued-2"]
+
+
+async def _all_sent(config: Any) -> bool:
+    async with open_runtime(config, AppMetrics()) as runtime:
+        outbox = UnitOfWorkOutbox(runtime.uow_factory)
+        found = [await outbox.get(f"queued-{n}") for n in range(3)]
+    return all(message is not None and message.status is OutboundStatus.SENT for message in found)
+
+
+def test_the_worker_refuses_to_start_without_whatsapp(tmp_path: Path) -> None:
+    env_file = tmp_path / "none.env"
+    env_file.write_text("")
+    assert cli_main(["worker", "--env-file", str(env_file)]) == 2
