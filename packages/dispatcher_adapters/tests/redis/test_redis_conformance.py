@@ -3,12 +3,14 @@ passes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from redis.asyncio import Redis
 
-from dispatcher_adapters.redis import RedisStore
-from dispatcher_core.ports import UnitOfWorkFactory
-from dispatcher_core.testing.conformance import StoreConformance
+from dispatcher_adapters.redis import RedisStore, RedisThroughput
+from dispatcher_core.ports import ThroughputReservations, UnitOfWorkFactory
+from dispatcher_core.testing.conformance import StoreConformance, ThroughputReservationsConformance
 
 pytestmark = pytest.mark.redis
 
@@ -23,3 +25,9 @@ class TestRedisStoreDedupAtCommit(StoreConformance):
     @pytest.fixture
     async def uow_factory(self, redis_client: Redis, prefix: str) -> UnitOfWorkFactory:
         return RedisStore(redis_client, prefix=prefix, dedup="at_commit").unit_of_work
+
+
+class TestRedisThroughput(ThroughputReservationsConformance):
+    @pytest.fixture
+    def reservations(self, redis_client: Redis, prefix: str) -> Callable[[], ThroughputReservations]:
+        return lambda: RedisThroughput(redis_client, prefix=prefix)

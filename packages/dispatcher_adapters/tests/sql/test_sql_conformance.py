@@ -3,13 +3,13 @@ of its own (a fresh SQLite file; a fresh PostgreSQL database copied from a migra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from dispatcher_adapters.sql import SqlStore
-from dispatcher_core.ports import UnitOfWorkFactory
-from dispatcher_core.testing.conformance import StoreConformance
+from dispatcher_adapters.sql import SqlStore, SqlThroughput
+from dispatcher_core.ports import ThroughputReservations, UnitOfWorkFactory
+from dispatcher_core.testing.conformance import StoreConformance, ThroughputReservationsConformance
 
 
 class TestSqliteStore(StoreConformance):
@@ -33,3 +33,16 @@ class TestPostgresStore(StoreConformance):
     @pytest.fixture
     async def uow_factory(self, pg_store: SqlStore) -> UnitOfWorkFactory:
         return pg_store.unit_of_work
+
+
+class TestSqliteThroughput(ThroughputReservationsConformance):
+    @pytest.fixture
+    def reservations(self, sqlite_store: SqlStore) -> Callable[[], ThroughputReservations]:
+        return lambda: SqlThroughput(sqlite_store)
+
+
+@pytest.mark.postgres
+class TestPostgresThroughput(ThroughputReservationsConformance):
+    @pytest.fixture
+    def reservations(self, pg_store: SqlStore) -> Callable[[], ThroughputReservations]:
+        return lambda: SqlThroughput(pg_store)

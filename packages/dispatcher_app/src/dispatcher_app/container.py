@@ -23,8 +23,8 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from dispatcher_adapters.memory import MemoryStore, SystemClock
-from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore
-from dispatcher_adapters.sql import SqlStore
+from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore, RedisThroughput
+from dispatcher_adapters.sql import SqlStore, SqlThroughput
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig
 from dispatcher_app.controllers.health import store_probe
@@ -43,7 +43,7 @@ from dispatcher_app.sending import (
 )
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
-from dispatcher_core.ports import Clock, EventPublisher, UnitOfWorkFactory
+from dispatcher_core.ports import Clock, EventPublisher, ThroughputReservations, UnitOfWorkFactory
 
 __all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
 
@@ -148,6 +148,17 @@ def _cloud_stats_sources(extra: Mapping[str, StatsSource]) -> dict[str, StatsSou
     return {"replies": _cloud_replies_stats, **extra}
 
 
+def _throughput_kind(config: AppConfig) -> str:
+    """Where the send slots every instance shares live: Redis when configured (events or store), else
+    PostgreSQL; SQLite and memory are one machine: the process's own limiter."""
+    if config.events_url is not None:
+        return "redis_events"
+    kind = config.store_kind.value
+    if kind in ("postgresql", "redis"):
+        return kind
+    return "local"
+
+
 def _sending_kind(config: AppConfig) -> str:
     """``cloud`` when ``WHATSAPP_ACCESS_TOKEN`` and ``WHATSAPP_PHONE_NUMBER_ID`` are set, else ``offline``."""
     return "offline" if config.whatsapp is None else "cloud"
@@ -162,6 +173,7 @@ async def _whatsapp_sending(
     metrics: AppMetrics,
     listeners: list[EventListener],
     publisher: EventPublisher,
+    shared_throughput: ThroughputReservations | None,
 ) -> AsyncIterator[WhatsAppSending]:
     """The Cloud API sender on the store's outbox (shared by every instance). Send outcomes are published as
     ``message.status`` events. Its metrics live on a registry of their own, exposed through the app's for as
@@ -176,6 +188,7 @@ async def _whatsapp_sending(
         uow_factory=uow_factory,
         orchestrator=orchestrator,
         registry=registry,
+        shared_throughput=shared_throughput,
     )
     sending.delivery.on_settled = settled_publisher(publisher)
     collector = RegistryCollector(registry)
@@ -253,6 +266,14 @@ class DispatcherContainer(containers.DeclarativeContainer):
         clock=clock,
         ttl=providers.Callable(lambda config: config.presence_ttl, config),
     )
+    redis_prefix = providers.Callable(lambda config: config.redis_prefix, config)
+    shared_throughput = providers.Selector(
+        providers.Callable(_throughput_kind, config),
+        redis_events=providers.Singleton(RedisThroughput, events_client, prefix=redis_prefix),
+        redis=providers.Singleton(RedisThroughput, store_client, prefix=redis_prefix),
+        postgresql=providers.Singleton(SqlThroughput, store),
+        local=providers.Object(None),
+    )
     sending_kind = providers.Callable(_sending_kind, config)
     whatsapp = providers.Selector(
         sending_kind,
@@ -265,6 +286,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
             metrics=metrics,
             listeners=event_listeners,
             publisher=publisher,
+            shared_throughput=shared_throughput,
         ),
         offline=providers.Object(None),
     )

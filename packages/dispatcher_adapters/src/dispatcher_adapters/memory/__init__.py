@@ -8,5 +8,6 @@ from dispatcher_adapters.memory.clock import SystemClock
 from dispatcher_adapters.memory.event_bus import MemoryEventBus
 from dispatcher_adapters.memory.outbox import MemoryOutbox
 from dispatcher_adapters.memory.store import MemoryStore, MemoryUnitOfWork
+from dispatcher_adapters.memory.throughput import MemoryThroughput
 
-__all__ = ["MemoryEventBus", "MemoryOutbox", "MemoryStore", "MemoryUnitOfWork", "SystemClock"]
+__all__ = ["MemoryEventBus", "MemoryOutbox", "MemoryStore", "MemoryThroughput", "MemoryUnitOfWork", "SystemClock"]

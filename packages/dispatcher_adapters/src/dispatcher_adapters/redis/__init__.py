@@ -18,6 +18,7 @@ from dispatcher_adapters.redis.maintenance import delete_prefix
 from dispatcher_adapters.redis.publisher import RedisEventPublisher
 from dispatcher_adapters.redis.store import RedisStore
 from dispatcher_adapters.redis.subscriber import EventEnvelope, RedisEventSubscriber
+from dispatcher_adapters.redis.throughput import RedisThroughput
 from dispatcher_adapters.redis.unit_of_work import RedisUnitOfWork
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "RedisEventSubscriber",
     "RedisKeys",
     "RedisStore",
+    "RedisThroughput",
     "RedisUnitOfWork",
     "create_client",
     "delete_prefix",

@@ -14,11 +14,13 @@ Importing this package opens no connection. See ``docs/storage-sql.md`` for the 
 from dispatcher_adapters.sql.engine import create_engine, normalize_url
 from dispatcher_adapters.sql.migrate import current_revision, downgrade, head_revision, upgrade
 from dispatcher_adapters.sql.store import SchemaNotCurrent, SqlStore
+from dispatcher_adapters.sql.throughput import SqlThroughput
 from dispatcher_adapters.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = [
     "SchemaNotCurrent",
     "SqlStore",
+    "SqlThroughput",
     "SqlUnitOfWork",
     "create_engine",
     "current_revision",

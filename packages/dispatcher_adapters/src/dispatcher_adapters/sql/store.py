@@ -29,6 +29,7 @@ from dispatcher_adapters.sql.engine import (
 from dispatcher_adapters.sql.errors import translated_errors
 from dispatcher_adapters.sql.migrate import current_revision, head_revision, upgrade
 from dispatcher_adapters.sql.statements import Statements
+from dispatcher_adapters.sql.transaction import Transaction
 from dispatcher_adapters.sql.unit_of_work import SqlUnitOfWork
 from dispatcher_core.errors import StoreUnavailable
 
@@ -106,6 +107,11 @@ class SqlStore:
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work (the :class:`~dispatcher_core.ports.UnitOfWorkFactory`)."""
         return SqlUnitOfWork(self._connections, self._statements, self._lock)
+
+    def transaction(self) -> Transaction:
+        """A bare transaction on the store's connections, for adapters that are not part of the unit of work
+        (the shared throughput)."""
+        return Transaction(self._connections, self._statements, self._lock)
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database answers (for ``/readyz``)."""

@@ -40,6 +40,7 @@ __all__ = [
     "presence",
     "queue",
     "slot_claims",
+    "throughput",
 ]
 
 #: ``status = 'open'`` with the literal inlined, so the planner can match the partial indexes.
@@ -223,3 +224,12 @@ sa.Index("ix_dispatcher_outbound_due", _o.status, _o.due_at, _o.id)
 sa.Index("ix_dispatcher_outbound_status", _o.status, _o.updated_at, _o.created_at, _o.id)
 sa.Index("ix_dispatcher_outbound_conversation", _o.conversation_id, _o.created_at, _o.id)
 sa.Index("ix_dispatcher_outbound_created", _o.created_at)
+
+# Send slots shared by every instance (ThroughputReservations): the next free slot of each phone number, in
+# microseconds since the epoch (an integer: the same arithmetic on both databases).
+throughput = sa.Table(
+    "dispatcher_throughput",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("next_slot_us", sa.BigInteger, nullable=False),
+)

@@ -39,6 +39,7 @@ from dispatcher_core.messaging.outbox_store import UnitOfWorkOutbox
 from dispatcher_core.orchestrator import DispatcherOrchestrator
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.outbox_repository import OutboxRepository
+from dispatcher_core.ports.throughput_reservations import ThroughputReservations
 from dispatcher_core.ports.unit_of_work import UnitOfWorkFactory
 
 __all__ = ["WhatsAppSending"]
@@ -57,6 +58,7 @@ class WhatsAppSending:
         transport: httpx.AsyncBaseTransport | None = None,
         random_source: Callable[[], float] | None = None,
         outbox: OutboxRepository | None = None,
+        shared_throughput: ThroughputReservations | None = None,
     ) -> None:
         """``outbox``: where the sender reads and moves messages; by default the store's own
         (``uow_factory``), which is where agents' replies are written. Only tests of the sender alone pass
@@ -67,7 +69,13 @@ class WhatsAppSending:
         self.metrics = WhatsAppMetrics(registry)
         self.cloud_api = CloudApiSender.from_settings(settings, transport=transport)
         self.sender = ResilientSender.from_settings(
-            self.cloud_api, settings, clock=clock, sleep=sleep, metrics=self.metrics, random_source=random_source
+            self.cloud_api,
+            settings,
+            clock=clock,
+            sleep=sleep,
+            metrics=self.metrics,
+            random_source=random_source,
+            shared_throughput=shared_throughput,
         )
         self.events = EventDispatcher()
         self.metrics.subscribe(self.events)

@@ -13,6 +13,7 @@ from dispatcher_core.ports.pending_store import PendingStore
 from dispatcher_core.ports.presence_repository import PresenceRepository
 from dispatcher_core.ports.queue_repository import QueueRepository
 from dispatcher_core.ports.slot_claims import SlotClaims
+from dispatcher_core.ports.throughput_reservations import ThroughputReservations
 from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "QueueRepository",
     "SendReceipt",
     "SlotClaims",
+    "ThroughputReservations",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]

@@ -18,6 +18,7 @@ from dispatcher_core.testing.conformance.pending_store import PendingStoreConfor
 from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance
 from dispatcher_core.testing.conformance.queue_repository import QueueRepositoryConformance
 from dispatcher_core.testing.conformance.slot_claims import SlotClaimsConformance
+from dispatcher_core.testing.conformance.throughput import ThroughputReservationsConformance
 from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConformance
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "QueueRepositoryConformance",
     "SlotClaimsConformance",
     "StoreConformance",
+    "ThroughputReservationsConformance",
     "UnitOfWorkConformance",
 ]
 

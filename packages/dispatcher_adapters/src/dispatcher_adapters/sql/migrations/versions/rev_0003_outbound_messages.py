@@ -1,4 +1,5 @@
-"""The outbox in the store: outbound messages with their send state (issue 12, DESIGN I9).
+"""The outbox in the store: outbound messages with their send state (issue 12, DESIGN I9), and the send slots
+shared by every instance (throughput per phone number).
 
 Revision ID: 0003
 Revises: 0001
@@ -44,7 +45,13 @@ def upgrade() -> None:
         "ix_dispatcher_outbound_conversation", "dispatcher_outbound_messages", ["conversation_id", "created_at", "id"]
     )
     op.create_index("ix_dispatcher_outbound_created", "dispatcher_outbound_messages", ["created_at"])
+    op.create_table(
+        "dispatcher_throughput",
+        sa.Column("key", sa.String(), primary_key=True),
+        sa.Column("next_slot_us", sa.BigInteger(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("dispatcher_throughput")
     op.drop_table("dispatcher_outbound_messages")
