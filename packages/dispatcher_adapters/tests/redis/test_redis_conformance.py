@@ -8,9 +8,13 @@ from collections.abc import Callable
 import pytest
 from redis.asyncio import Redis
 
-from dispatcher_adapters.redis import RedisStore, RedisThroughput
-from dispatcher_core.ports import ThroughputReservations, UnitOfWorkFactory
-from dispatcher_core.testing.conformance import StoreConformance, ThroughputReservationsConformance
+from dispatcher_adapters.redis import RedisPurge, RedisStore, RedisThroughput
+from dispatcher_core.ports import ConversationPurge, ThroughputReservations, UnitOfWorkFactory
+from dispatcher_core.testing.conformance import (
+    ConversationPurgeConformance,
+    StoreConformance,
+    ThroughputReservationsConformance,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -31,3 +35,13 @@ class TestRedisThroughput(ThroughputReservationsConformance):
     @pytest.fixture
     def reservations(self, redis_client: Redis, prefix: str) -> Callable[[], ThroughputReservations]:
         return lambda: RedisThroughput(redis_client, prefix=prefix)
+
+
+class TestRedisPurge(ConversationPurgeConformance):
+    @pytest.fixture
+    def uow_factory(self, store: RedisStore) -> UnitOfWorkFactory:
+        return store.unit_of_work
+
+    @pytest.fixture
+    def purge(self, store: RedisStore) -> ConversationPurge:
+        return RedisPurge(store)

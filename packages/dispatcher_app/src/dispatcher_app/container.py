@@ -22,9 +22,15 @@ from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from dispatcher_adapters.memory import MemoryStore, SystemClock
-from dispatcher_adapters.redis import RedisEventPublisher, RedisEventSubscriber, RedisStore, RedisThroughput
-from dispatcher_adapters.sql import SqlStore, SqlThroughput
+from dispatcher_adapters.memory import MemoryPurge, MemoryStore, SystemClock
+from dispatcher_adapters.redis import (
+    RedisEventPublisher,
+    RedisEventSubscriber,
+    RedisPurge,
+    RedisStore,
+    RedisThroughput,
+)
+from dispatcher_adapters.sql import SqlPurge, SqlStore, SqlThroughput
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig
 from dispatcher_app.controllers.health import store_probe
@@ -43,7 +49,8 @@ from dispatcher_app.sending import (
 )
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
-from dispatcher_core.ports import Clock, EventPublisher, ThroughputReservations, UnitOfWorkFactory
+from dispatcher_core.ports import Clock, ConversationPurge, EventPublisher, ThroughputReservations, UnitOfWorkFactory
+from dispatcher_core.services.retention import RetentionJob
 
 __all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
 
@@ -210,6 +217,14 @@ def _send_due_of(hooks: SendingHooks | None) -> Callable[[], Awaitable[object]] 
     return None if hooks is None else hooks.send_due
 
 
+def _retention_job(
+    config: AppConfig, uow_factory: UnitOfWorkFactory, purge: ConversationPurge, clock: Clock
+) -> Callable[[], Awaitable[object]] | None:
+    if config.retention is None:
+        return None
+    return RetentionJob(uow_factory=uow_factory, purge=purge, clock=clock, keep=config.retention).run
+
+
 class DispatcherContainer(containers.DeclarativeContainer):
     """Wiring only. ``config`` and ``metrics`` are given; everything else is derived."""
 
@@ -233,6 +248,13 @@ class DispatcherContainer(containers.DeclarativeContainer):
         redis=providers.Singleton(_redis_store, store_client, config),
     )
     uow_factory = providers.Callable(lambda store: store.unit_of_work, store)
+    purge = providers.Selector(
+        providers.Callable(_store_kind, config),
+        memory=providers.Singleton(MemoryPurge, store),
+        sqlite=providers.Singleton(SqlPurge, store),
+        postgresql=providers.Singleton(SqlPurge, store),
+        redis=providers.Singleton(RedisPurge, store),
+    )
 
     hub = providers.Selector(
         events_kind,
@@ -308,6 +330,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
         recover=providers.Callable(_recover_of, sending_hooks),
         send_due=providers.Callable(_send_due_of, sending_hooks),
         recovery_interval=providers.Callable(lambda config: config.outbox_lease, config),
+        retention=providers.Callable(_retention_job, config, uow_factory, purge, clock),
     )
 
     outbox = providers.Singleton(RecordingReplySender, orchestrator, uow_factory)

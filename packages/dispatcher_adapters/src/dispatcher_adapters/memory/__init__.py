@@ -7,7 +7,16 @@ state; ``MemoryStore.unit_of_work()`` is a :class:`~dispatcher_core.ports.UnitOf
 from dispatcher_adapters.memory.clock import SystemClock
 from dispatcher_adapters.memory.event_bus import MemoryEventBus
 from dispatcher_adapters.memory.outbox import MemoryOutbox
+from dispatcher_adapters.memory.purge import MemoryPurge
 from dispatcher_adapters.memory.store import MemoryStore, MemoryUnitOfWork
 from dispatcher_adapters.memory.throughput import MemoryThroughput
 
-__all__ = ["MemoryEventBus", "MemoryOutbox", "MemoryStore", "MemoryThroughput", "MemoryUnitOfWork", "SystemClock"]
+__all__ = [
+    "MemoryEventBus",
+    "MemoryOutbox",
+    "MemoryPurge",
+    "MemoryStore",
+    "MemoryThroughput",
+    "MemoryUnitOfWork",
+    "SystemClock",
+]

@@ -109,6 +109,16 @@ class MemoryOutbox:
         found.sort(key=lambda message: (message.updated_at, message.created_at))
         return found[:limit]
 
+    def forget_conversation(self, conversation_id: str) -> None:
+        """Drop a purged conversation's messages and their keys (retention; not journaled)."""
+        for reference in self._by_conversation.pop(conversation_id, []):
+            message = self._messages.pop(reference)
+            if message.wamid is not None:
+                self._by_wamid.pop(message.wamid, None)
+            client_key = self._client_key(message)
+            if client_key is not None:
+                self._by_client.pop(client_key, None)
+
     async def list_due(self, now: datetime, *, limit: int = 100) -> Sequence[OutboundMessage]:
         found = [
             message

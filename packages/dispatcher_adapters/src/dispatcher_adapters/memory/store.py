@@ -79,6 +79,23 @@ class MemoryStore:
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
 
+    def purge_closed(self, closed_before: datetime, limit: int) -> list[str]:
+        """Delete up to ``limit`` conversations closed before the cutoff with their messages and their keys.
+        Only inside a unit of work (it holds the lock); not journaled: the caller commits at once."""
+        s = self._state
+        found = [
+            c.id
+            for c in s.conversations.values()
+            if not c.is_open and c.closed_at is not None and c.closed_at < closed_before
+        ][:limit]
+        for conversation_id in found:
+            del s.conversations[conversation_id]
+            for message_id in s.messages_by_conversation.pop(conversation_id, []):
+                message = s.messages.pop(message_id)
+                s.message_keys.pop((message.business_number_id, message.external_id), None)
+            s.pending_by_conversation.pop(conversation_id, None)
+        return found
+
 
 class MemoryUnitOfWork:
     __slots__ = ("_active", "_store")

@@ -16,6 +16,7 @@ from dispatcher_adapters.redis.client import create_client
 from dispatcher_adapters.redis.keys import RedisKeys
 from dispatcher_adapters.redis.maintenance import delete_prefix
 from dispatcher_adapters.redis.publisher import RedisEventPublisher
+from dispatcher_adapters.redis.purge import RedisPurge
 from dispatcher_adapters.redis.store import RedisStore
 from dispatcher_adapters.redis.subscriber import EventEnvelope, RedisEventSubscriber
 from dispatcher_adapters.redis.throughput import RedisThroughput
@@ -26,6 +27,7 @@ __all__ = [
     "RedisEventPublisher",
     "RedisEventSubscriber",
     "RedisKeys",
+    "RedisPurge",
     "RedisStore",
     "RedisThroughput",
     "RedisUnitOfWork",

@@ -27,7 +27,9 @@ CHECKS = {
     "get0": 2,  # key, expected value; absent counts as '0'
 }
 #: Write operations of ``COMMIT`` (plain Redis commands, plus ZADDSEQ, HSETX and HDELIF).
-WRITES = frozenset({"HSET", "HDEL", "HINCRBY", "ZADD", "ZREM", "RPUSH", "SET", "INCR", "ZADDSEQ", "HSETX", "HDELIF"})
+WRITES = frozenset(
+    {"HSET", "HDEL", "HINCRBY", "ZADD", "ZREM", "RPUSH", "SET", "INCR", "DEL", "ZADDSEQ", "HSETX", "HDELIF"}
+)
 
 COMMIT = """
 -- Apply one unit of work: check every precondition, then apply every write, or change nothing.

@@ -13,12 +13,14 @@ Importing this package opens no connection. See ``docs/storage-sql.md`` for the 
 
 from dispatcher_adapters.sql.engine import create_engine, normalize_url
 from dispatcher_adapters.sql.migrate import current_revision, downgrade, head_revision, upgrade
+from dispatcher_adapters.sql.purge import SqlPurge
 from dispatcher_adapters.sql.store import SchemaNotCurrent, SqlStore
 from dispatcher_adapters.sql.throughput import SqlThroughput
 from dispatcher_adapters.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = [
     "SchemaNotCurrent",
+    "SqlPurge",
     "SqlStore",
     "SqlThroughput",
     "SqlUnitOfWork",

@@ -5,6 +5,7 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 """
 
 from dispatcher_core.ports.clock import Clock
+from dispatcher_core.ports.conversation_purge import ConversationPurge
 from dispatcher_core.ports.conversation_repository import ConversationRepository
 from dispatcher_core.ports.event_publisher import EventPublisher
 from dispatcher_core.ports.message_sender import MessageSender, SendReceipt
@@ -18,6 +19,7 @@ from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "Clock",
+    "ConversationPurge",
     "ConversationRepository",
     "EventPublisher",
     "MessageSender",

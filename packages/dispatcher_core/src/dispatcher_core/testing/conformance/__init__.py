@@ -12,6 +12,7 @@ Usage, in an adapter's test module::
 An adapter is done when it passes the suite. Requires the ``testing`` extra (pytest, pytest-asyncio).
 """
 
+from dispatcher_core.testing.conformance.conversation_purge import ConversationPurgeConformance
 from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance
 from dispatcher_core.testing.conformance.outbox_repository import OutboxConformance
 from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance
@@ -22,6 +23,7 @@ from dispatcher_core.testing.conformance.throughput import ThroughputReservation
 from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConformance
 
 __all__ = [
+    "ConversationPurgeConformance",
     "ConversationRepositoryConformance",
     "OutboxConformance",
     "PendingStoreConformance",
