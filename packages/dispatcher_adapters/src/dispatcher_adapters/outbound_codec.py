@@ -18,7 +18,7 @@ from dispatcher_core.errors import StoreError
 from dispatcher_core.messaging.outbound import Content, OutboundMessage, TextContent
 from dispatcher_core.messaging.template import TemplateMessage
 
-__all__ = ["dump_outbound", "load_outbound"]
+__all__ = ["dump_outbound", "load_outbound", "register_content_hooks"]
 
 _converter = make_converter()
 
@@ -34,6 +34,13 @@ def _load_content(document: dict[str, Any]) -> Content:
     if kind == "template":
         return _converter.structure(document, TemplateMessage)
     return _converter.structure(document, TextContent)
+
+
+def register_content_hooks(converter: Any) -> None:
+    """Teach another cattrs converter (the Redis event codec's) the tagged content union."""
+    converter.register_unstructure_hook(TextContent, _dump_content)
+    converter.register_unstructure_hook(TemplateMessage, _dump_content)
+    converter.register_structure_hook(Content, lambda document, _: _load_content(dict(document)))
 
 
 _converter.register_structure_hook(Content, lambda document, _: _load_content(dict(document)))

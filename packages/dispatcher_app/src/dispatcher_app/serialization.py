@@ -147,7 +147,7 @@ def agent_event_payload(event: DomainEvent) -> JSON:
                 "previous_agent_id": event.previous_agent_id,
                 "at": event.at.isoformat(),
                 "customer": _customer(event.customer_id, event.customer_name, event.business_number_id),
-                "messages": [message_payload(message) for message in event.messages],
+                "messages": messages_payload(event.messages, event.outbound),
             }
         case MessageReceived():
             return {

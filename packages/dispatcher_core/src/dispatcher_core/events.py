@@ -31,7 +31,8 @@ AssignmentReason = Literal["new", "pending", "response_timeout"]
 
 @dataclass(frozen=True, slots=True)
 class ConversationAssigned:
-    """``agent_id`` now handles the conversation; ``messages`` is its whole history, oldest first.
+    """``agent_id`` now handles the conversation; ``messages`` is its whole history, oldest first (the
+    customer's messages and the replies, direction ``out``); ``outbound`` the send records of those replies.
 
     The assigned agent also moved to the end of the round-robin queue.
     """
@@ -45,6 +46,7 @@ class ConversationAssigned:
     reason: AssignmentReason
     at: datetime
     previous_agent_id: str | None = None
+    outbound: tuple[OutboundMessage, ...] = ()
     type: Literal["conversation.assigned"] = "conversation.assigned"
 
 
@@ -140,3 +142,7 @@ DomainEvent = (
     | AgentStatusChanged
     | OutboundStatusChanged
 )
+
+# Imported last: the messaging package imports the ports, which import this module's DomainEvent. The
+# annotations above are strings (PEP 563) resolved from this name when needed (cattrs, get_type_hints).
+from dispatcher_core.messaging.outbound import OutboundMessage  # noqa: E402  # see the comment above

@@ -538,6 +538,9 @@ class DispatcherOrchestrator:
             await uow.conversations.mark_delivered([item.message_id for item in pending], agent_id)
         await self._queue(uow).move_to_end(agent_id)
         history = await uow.conversations.get_messages(conversation.id)
+        outbound: tuple[OutboundMessage, ...] = ()
+        if any(message.direction is MessageDirection.OUTBOUND for message in history):
+            outbound = tuple(await uow.outbox.list_by_conversation(conversation.id))  # only if ever replied to
         events.append(
             ConversationAssigned(
                 conversation_id=conversation.id,
@@ -549,6 +552,7 @@ class DispatcherOrchestrator:
                 reason=reason,
                 at=now,
                 previous_agent_id=previous,
+                outbound=outbound,
             )
         )
 
