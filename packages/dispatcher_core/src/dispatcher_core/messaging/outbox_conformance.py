@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from dispatcher_core.errors import ConcurrencyConflict, NotFound
@@ -103,6 +104,16 @@ class OutboxRepositoryConformance:
         )
         assert sum(1 for outcome in outcomes if isinstance(outcome, OutboundMessage)) == 1
         assert all(isinstance(o, OutboundMessage | ConcurrencyConflict) for o in outcomes)
+
+    async def test_outbox_save_cannot_change_the_owner_or_the_keys(self, outbox: OutboxRepository) -> None:
+        stored = await outbox.add(_message("m1", agent_id="a1", client_id="c1", conversation_id="conv"))
+        for changed in (
+            replace(stored, agent_id="a2"),
+            replace(stored, client_id="c2"),
+            replace(stored, conversation_id="other"),
+        ):
+            await _raises(ConcurrencyConflict, outbox.save(changed.start_sending(T0)))
+        assert await outbox.get("m1") == stored
 
     async def test_outbox_save_of_an_unknown_message_is_not_found(self, outbox: OutboxRepository) -> None:
         await _raises(NotFound, outbox.save(_message("ghost")))

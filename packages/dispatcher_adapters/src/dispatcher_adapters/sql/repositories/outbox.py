@@ -58,10 +58,18 @@ def _statements(dialect: sa.Dialect) -> _Statements:
         insert=_compile(
             dialect, _insert_ignoring_duplicates(dialect.name, outbound_messages), [c.key for c in outbound_messages.c]
         ),
+        # The owner and keys never change: the WHERE clause checks them with the version, so a save is one
+        # statement (the row is read only to explain a refusal).
         update=_compile(
             dialect,
             sa.update(outbound_messages)
-            .where(_o.id == _b("where_id"), _o.version == _b("expected_version"))
+            .where(
+                _o.id == _b("where_id"),
+                _o.version == _b("expected_version"),
+                _o.agent_id.is_not_distinct_from(_b("where_agent_id", type_=sa.String)),
+                _o.client_id.is_not_distinct_from(_b("where_client_id", type_=sa.String)),
+                _o.conversation_id.is_not_distinct_from(_b("where_conversation_id", type_=sa.String)),
+            )
             .values(
                 {
                     key: _b(key)
@@ -167,6 +175,18 @@ class SqlOutboxRepository:
         return await self._one(self._sql.by_client, {"agent_id": agent_id, "client_id": client_id})
 
     async def save(self, message: OutboundMessage) -> OutboundMessage:
+        if message.wamid is not None:
+            holder = await self.get_by_wamid(message.wamid)
+            if holder is not None and holder.id != message.id:
+                raise ConcurrencyConflict(f"wamid {message.wamid} already belongs to another message")
+        params = _params(message, message.version + 1)
+        params["where_id"] = params.pop("id")
+        params["expected_version"] = message.version
+        params["where_agent_id"] = params.pop("agent_id")
+        params["where_client_id"] = params.pop("client_id")
+        params["where_conversation_id"] = params.pop("conversation_id")
+        if await self._tx.write(self._sql.update, params) == 1:
+            return replace(message, version=message.version + 1)
         stored = await self.get(message.id)
         if stored is None:
             raise NotFound(f"no outbound message {message.id}")
@@ -176,16 +196,9 @@ class SqlOutboxRepository:
             stored.conversation_id,
         ):
             raise ConcurrencyConflict(f"outbound message {message.id}: its owner and keys cannot change")
-        if message.wamid is not None and message.wamid != stored.wamid:
-            holder = await self.get_by_wamid(message.wamid)
-            if holder is not None and holder.id != message.id:
-                raise ConcurrencyConflict(f"wamid {message.wamid} already belongs to another message")
-        params = _params(message, message.version + 1)
-        params["where_id"] = params.pop("id")
-        params["expected_version"] = message.version
-        if await self._tx.write(self._sql.update, params) != 1:
-            raise ConcurrencyConflict(f"outbound message {message.id} is not at version {message.version}")
-        return replace(message, version=message.version + 1)
+        raise ConcurrencyConflict(
+            f"outbound message {message.id} is at version {stored.version}, not {message.version}"
+        )
 
     async def list_by_status(
         self, status: OutboundStatus, *, updated_before: datetime | None = None, limit: int = 100
