@@ -152,7 +152,7 @@ async def status_on_b_reaches_alice_on_a(alice: ClientConnection, b: httpx.Async
         business_number_id=NUMBER, message_id=accepted["wamid"], status="delivered", recipient_id=CUSTOMER
     )
     assert (await webhook(b, status))["statuses"] == 1
-    frame = await next_of_type(alice, "message.status")
+    frame = await status_frame(alice, "delivered")
     assert (frame["message_id"], frame["status"], frame["previous"]) == (
         accepted["message_id"],
         "delivered",
