@@ -21,6 +21,7 @@ from typing import Self
 from dispatcher_core.ports import (
     ConversationRepository,
     EventJournal,
+    OutboxRepository,
     PendingStore,
     PresenceRepository,
     QueueRepository,
@@ -59,6 +60,10 @@ class RecordWithRedisQueue:
     @property
     def events(self) -> EventJournal:
         return self._record.events
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        return self._record.outbox
 
     async def __aenter__(self) -> Self:
         await self._record.__aenter__()

@@ -146,6 +146,7 @@ class VersionedUnitOfWork:
         self.presence = inner.presence
         self.slots = inner.slots
         self.events = inner.events
+        self.outbox = inner.outbox
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
@@ -199,6 +200,7 @@ class ClaimCountingUnitOfWork:
         self.presence = inner.presence
         self.slots = CountedClaims(inner.slots, self._claimed)
         self.events = inner.events
+        self.outbox = inner.outbox
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

@@ -44,6 +44,7 @@ from dispatcher_core.events import (
 from dispatcher_core.ports import (
     ConversationRepository,
     EventJournal,
+    OutboxRepository,
     PendingStore,
     PresenceRepository,
     QueueRepository,
@@ -101,6 +102,10 @@ class _StampedUnitOfWork:
     @property
     def events(self) -> EventJournal:
         return self._inner.events
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        return self._inner.outbox
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

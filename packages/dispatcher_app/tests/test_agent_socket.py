@@ -10,7 +10,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from dispatcher_app import mint_agent_token
-from dispatcher_app.replies import MemoryOutbox
 from dispatcher_app.testing import AppHarness, receive_json, status_body, text_message_body
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -40,10 +39,10 @@ async def request(ws: ClientConnection, frame: dict[str, Any]) -> dict[str, Any]
     return await receive_json(ws)
 
 
-def outbox(h: AppHarness) -> MemoryOutbox:
-    sender = h.runtime.reply_sender
-    assert isinstance(sender, MemoryOutbox)
-    return sender
+async def history(h: AppHarness, conversation_id: str) -> list[dict[str, Any]]:
+    detail = (await h.admin("GET", f"/admin/conversations/{conversation_id}")).json()
+    messages: list[dict[str, Any]] = detail["messages"]
+    return messages
 
 
 @pytest.mark.parametrize(
@@ -108,37 +107,59 @@ async def test_reply_is_recorded_and_accepted(harness: AppHarness) -> None:
         accepted = await request(
             alice, {"type": "reply", "conversation_id": conversation_id, "text": "answer", "client_id": "r-1"}
         )
+        assert "message_id" in accepted, accepted
+        message_id = accepted.pop("message_id")
         assert accepted == {
             "type": "reply.accepted",
             "client_id": "r-1",
             "conversation_id": conversation_id,
-            "message_id": "outbox.1",
             "status": "recorded",
             "wamid": None,
             "duplicate": False,
             "seq": 1,
         }
-        (entry,) = outbox(harness).entries
-        assert (entry.agent_id, entry.customer_id, entry.business_number_id, entry.text) == (
-            "alice",
-            "c1",
-            BUSINESS,
+        # the reply is a message of the conversation, after the customer's, with its send record
+        question, answer = await history(harness, conversation_id)
+        assert (question["direction"], question["text"], "outbound" in question) == ("in", "question", False)
+        assert (answer["id"], answer["direction"], answer["text"], answer["delivered_to"]) == (
+            message_id,
+            "out",
             "answer",
+            "alice",
+        )
+        assert (answer["outbound"]["status"], answer["outbound"]["agent_id"], answer["outbound"]["client_id"]) == (
+            "recorded",
+            "alice",
+            "r-1",
         )
         detail = (await harness.admin("GET", f"/admin/conversations/{conversation_id}")).json()
         assert detail["oldest_unanswered_at"] is None
+        again = await request(
+            alice, {"type": "reply", "conversation_id": conversation_id, "text": "answer", "client_id": "r-1"}
+        )
+        assert (again["message_id"], again["duplicate"]) == (message_id, True)
+        assert len(await history(harness, conversation_id)) == 2
 
-        # the delivery status of that reply comes back to the agent who sent it
-        status = status_body(business_number_id=BUSINESS, message_id="outbox.1", status="delivered", recipient_id="c1")
+        # a delivery status naming that reply comes back to the agent who owns the conversation
+        status = status_body(business_number_id=BUSINESS, message_id=message_id, status="delivered", recipient_id="c1")
         assert (await harness.post_webhook(status)).json()["statuses"] == 1
         frame = await receive_json(alice)
         assert (frame["type"], frame["status"], frame["message_id"], frame["client_id"]) == (
             "message.status",
             "delivered",
-            "outbox.1",
+            message_id,
             "r-1",
         )
         assert frame["conversation_id"] == conversation_id
+
+        # and a new socket's hello shows the reply in the conversation, in order, with its status
+        async with harness.agent("alice") as (_, hello):
+            (conversation,) = hello["conversations"]
+            assert [(m["direction"], m["text"]) for m in conversation["messages"]] == [
+                ("in", "question"),
+                ("out", "answer"),
+            ]
+            assert conversation["messages"][1]["outbound"]["status"] == "recorded"
 
 
 async def test_bad_frames_get_an_error_and_change_nothing(harness: AppHarness) -> None:
@@ -165,8 +186,8 @@ async def test_bad_frames_get_an_error_and_change_nothing(harness: AppHarness) -
         assert (await receive_json(alice))["code"] == "bad_frame"
         await alice.send("[1, 2]")
         assert (await receive_json(alice))["code"] == "bad_frame"
-        assert list(outbox(harness).entries) == []
         for conversation_id in (mine, theirs):
+            assert [m["direction"] for m in await history(harness, conversation_id)] == ["in"]
             detail = (await harness.admin("GET", f"/admin/conversations/{conversation_id}")).json()
             assert (detail["status"], detail["oldest_unanswered_at"] is not None) == ("open", True)
         assert await nothing_else(bob) == 1

@@ -8,6 +8,7 @@ status webhooks become ``message.status`` frames, the circuit breaker shows on `
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import sys
@@ -22,9 +23,15 @@ from websockets.asyncio.client import ClientConnection
 
 from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
 from dispatcher_app import create_app
+from dispatcher_app.cli import main as cli_main
+from dispatcher_app.commands.worker import run_worker
 from dispatcher_app.config import ConfigError, load_config
-from dispatcher_app.testing import AppHarness, AppSlot, make_config, mounted, receive_json, serve
+from dispatcher_app.container import open_runtime
+from dispatcher_app.metrics import AppMetrics
+from dispatcher_app.testing import AppHarness, AppSlot, eventually, make_config, mounted, receive_json, serve
 from dispatcher_app.testing import text_message_body as body_of
+from dispatcher_core.messaging.outbound import OutboundMessage, OutboundStatus, TextContent
+from dispatcher_core.messaging.outbox_store import UnitOfWorkOutbox
 from dispatcher_core.testing import ManualClock
 
 PHONE_NUMBER_ID = "15550001111"
@@ -180,28 +187,38 @@ async def test_reply_status_breaker_and_stats_through_the_cloud_api(
 async def breaker_opens_and_closes(
     h: AppHarness, clock: ManualClock, alice: ClientConnection, conversation_id: str, fake_graph: Any
 ) -> None:
-    # 3. the API fails: five failures open the breaker, visible on /metrics
+    # 3. the API fails: replies are accepted and stay queued; five failures open the breaker (/metrics)
     assert await breaker_state(h) == 0
     fake_graph.fail_always(fake_graph_module.server_error(500))
     for n in range(5):
-        failed = await reply(alice, conversation_id, f"attempt {n}", f"f-{n}")
-        assert (failed["type"], failed["code"]) == ("error", "send_failed"), failed
+        queued = await reply(alice, conversation_id, f"attempt {n}", f"f-{n}")
+        assert (queued["type"], queued["status"]) == ("reply.accepted", "queued"), queued
     assert await breaker_state(h) == 2
     sent_so_far = len(fake_graph.requests)
-    refused_open = await reply(alice, conversation_id, "while open", "f-open")
-    assert refused_open["type"] == "error"
+    while_open = await reply(alice, conversation_id, "while open", "f-open")
+    assert (while_open["type"], while_open["status"]) == ("reply.accepted", "queued")
     assert len(fake_graph.requests) == sent_so_far  # an open breaker sends nothing
 
-    # ... and recovers: after its timeout, two successes close it
+    # ... and recovers: the sender loop sends the queued replies once, in order; two successes close it
     fake_graph.recover()
-    clock.advance(timedelta(seconds=2))
-    for n in range(2):
-        ok = await reply(alice, conversation_id, f"back {n}", f"ok-{n}")
-        assert ok["type"] == "reply.accepted", ok
+    clock.advance(timedelta(seconds=5))
+    sending = h.runtime.sending
+    assert sending is not None
+    sent = 0
+    for _ in range(5):  # half-open lets a probe through first: the others wait for their next try
+        sent += int(await sending.send_due())  # type: ignore[call-overload]  # the hook returns object
+        clock.advance(timedelta(minutes=5))
+    assert sent == 6
+    assert await sending.send_due() == 0
+    bodies = [request.body["text"]["body"] for request in fake_graph.requests[sent_so_far:]]
+    assert sorted(bodies) == sorted([f"attempt {n}" for n in range(5)] + ["while open"])  # each once
+    statuses = [await next_frame(alice, "message.status") for _ in range(6)]
+    assert sorted(frame["client_id"] for frame in statuses) == sorted([f"f-{n}" for n in range(5)] + ["f-open"])
+    assert {(frame["previous"], frame["status"]) for frame in statuses} == {("queued", "sent")}
     assert await breaker_state(h) == 0
     metrics_text = (await h.http.get("/metrics")).text
     assert 'whatsapp_errors_total{code="http_500"} 5.0' in metrics_text
-    assert 'whatsapp_messages_sent_total{kind="text"} 3.0' in metrics_text
+    assert 'whatsapp_messages_sent_total{kind="text"} 7.0' in metrics_text
     assert "whatsapp_send_duration_seconds_bucket" in metrics_text
     assert "# TYPE whatsapp_retries_total counter" in metrics_text
 
@@ -212,7 +229,7 @@ async def stats_show_it(h: AppHarness) -> None:
     whatsapp = stats["whatsapp"]
     assert whatsapp["configured"] is True
     assert whatsapp["messages"]["inbound"] == 1
-    assert whatsapp["messages"]["outbound_by_status"] == {"read": 1, "sent": 2, "failed": 7}
+    assert whatsapp["messages"]["outbound_by_status"] == {"read": 1, "sent": 6, "failed": 1}
     assert whatsapp["errors_by_code"] == {"131047": 1, "http_500": 5}
     assert [a["agent_id"] for a in whatsapp["agents"]] == ["alice"]
     assert whatsapp["agents"][0]["first_responses"] == 1
@@ -234,7 +251,7 @@ async def test_without_whatsapp_replies_stay_in_the_offline_outbox() -> None:
         stats = (await h.admin("GET", "/admin/stats")).json()
         assert stats["whatsapp"]["configured"] is False
         assert stats["templates"] == []
-        assert stats["replies"]["sender"] == "memory-outbox"
+        assert stats["replies"]["sender"] == "recorded"
         assert "whatsapp_circuit_breaker_state" not in (await h.http.get("/metrics")).text
 
 
@@ -265,3 +282,51 @@ def test_bad_whatsapp_variables_are_named_at_start() -> None:
     message = str(raised.value)
     for name in ("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_API_BASE_URL", "WHATSAPP_CIRCUIT_BREAKER_TIMEOUT"):
         assert name in message
+
+
+async def test_the_worker_sends_what_serve_queued_in_the_store(fake_graph: Any, tmp_path: Path) -> None:
+    """``dispatcher worker`` on the same SQLite file, once serve has stopped (SQLite serves one process at a
+    time): it recovers and sends the messages queued there (the outbox is the store's, not a process's), once
+    each."""
+    settings = WhatsAppSettings(access_token=TOKEN, phone_number_id=PHONE_NUMBER_ID, api_base_url=fake_graph.base_url)
+    config = make_config(
+        whatsapp=settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/worker.sqlite3", tick_interval=timedelta(0.01)
+    )
+    async with open_runtime(config, AppMetrics()) as runtime:  # what a serve instance left behind
+        outbox = UnitOfWorkOutbox(runtime.uow_factory)
+        for n in range(3):
+            await outbox.add(
+                OutboundMessage.queue(
+                    id=f"queued-{n}",
+                    business_number_id=PHONE_NUMBER_ID,
+                    to=CUSTOMER,
+                    content=TextContent(f"queued {n}"),
+                    now=runtime.clock.now(),
+                )
+            )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(config, stop))
+    try:
+        await eventually(lambda: _requested(fake_graph, 3), give_up_after=20)
+    finally:
+        stop.set()
+        await worker
+    assert sorted(request.reference for request in fake_graph.requests) == ["queued-0", "queued-1", "queued-2"]
+    assert await _all_sent(config)  # read once the worker let the file go
+
+
+async def _requested(fake_graph: Any, count: int) -> bool:
+    return len(fake_graph.requests) >= count
+
+
+async def _all_sent(config: Any) -> bool:
+    async with open_runtime(config, AppMetrics()) as runtime:
+        outbox = UnitOfWorkOutbox(runtime.uow_factory)
+        found = [await outbox.get(f"queued-{n}") for n in range(3)]
+    return all(message is not None and message.status is OutboundStatus.SENT for message in found)
+
+
+def test_the_worker_refuses_to_start_without_whatsapp(tmp_path: Path) -> None:
+    env_file = tmp_path / "none.env"
+    env_file.write_text("")
+    assert cli_main(["worker", "--env-file", str(env_file)]) == 2

@@ -13,6 +13,7 @@ from typing import Any, Final, assert_never
 
 from cattrs.preconf.json import make_converter
 
+from dispatcher_adapters.outbound_codec import register_content_hooks
 from dispatcher_core.errors import StoreError
 from dispatcher_core.events import (
     AgentStatusChanged,
@@ -22,12 +23,14 @@ from dispatcher_core.events import (
     ConversationReleased,
     DomainEvent,
     MessageReceived,
+    OutboundStatusChanged,
     QueueUpdated,
 )
 
 __all__ = ["EVENT_TYPES", "dump_event", "load_event", "recipient"]
 
 _converter = make_converter()
+register_content_hooks(_converter)  # outbound messages (reply records) travel in events
 
 #: Every event class by its ``type`` literal.
 EVENT_TYPES: Final[dict[str, type[DomainEvent]]] = {
@@ -40,6 +43,7 @@ EVENT_TYPES: Final[dict[str, type[DomainEvent]]] = {
         ConversationClosed,
         QueueUpdated,
         AgentStatusChanged,
+        OutboundStatusChanged,
     )
 }
 
@@ -47,7 +51,13 @@ EVENT_TYPES: Final[dict[str, type[DomainEvent]]] = {
 def recipient(event: DomainEvent) -> str | None:
     """The agent an event is sent to (on its socket, with a ``seq``), or ``None`` for admin-only events."""
     match event:
-        case ConversationAssigned() | MessageReceived() | ConversationReleased() | ConversationClosed():
+        case (
+            ConversationAssigned()
+            | MessageReceived()
+            | ConversationReleased()
+            | ConversationClosed()
+            | OutboundStatusChanged()
+        ):
             return event.agent_id
         case ConversationPending() | QueueUpdated() | AgentStatusChanged():
             return None

@@ -12,13 +12,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from dispatcher_adapters.memory import MemoryEventBus, MemoryStore
-from dispatcher_adapters.memory.outbox import MemoryOutbox
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
 from dispatcher_core import DispatcherOrchestrator, IncomingMessage
 from dispatcher_core.entities import Conversation
-from dispatcher_core.errors import ConversationAlreadyClosed, InvalidInput, NotConversationOwner
+from dispatcher_core.errors import ConversationAlreadyClosed, NotConversationOwner
 from dispatcher_core.messaging import InvalidMessage, OutboundStatus
+from dispatcher_core.ports import OutboxRepository
 from dispatcher_core.testing import ManualClock
 
 from .conftest import PHONE_NUMBER_ID, TOKEN
@@ -33,7 +33,7 @@ class World:
     store: MemoryStore
     orchestrator: DispatcherOrchestrator
     sending: WhatsAppSending
-    outbox: MemoryOutbox
+    outbox: OutboxRepository
     conversation_id: str
 
     async def conversation(self) -> Conversation:
@@ -47,11 +47,10 @@ class World:
 async def world(
     settings: WhatsAppSettings, clock: ManualClock, sleeper: FakeSleeper, registry: CollectorRegistry
 ) -> AsyncIterator[World]:
-    store, events, outbox = MemoryStore(), MemoryEventBus(), MemoryOutbox()
+    store, events = MemoryStore(), MemoryEventBus()
     orchestrator = DispatcherOrchestrator(uow_factory=store.unit_of_work, publisher=events, clock=clock)
     sending = WhatsAppSending(
         settings,
-        outbox=outbox,
         clock=clock,
         uow_factory=store.unit_of_work,
         orchestrator=orchestrator,
@@ -68,7 +67,7 @@ async def world(
         outcome = await orchestrator.handle_incoming_message(incoming)
         assert outcome.conversation_id is not None
         sending.analytics.record_inbound()
-        yield World(store, orchestrator, sending, outbox, outcome.conversation_id)
+        yield World(store, orchestrator, sending, sending.outbox, outcome.conversation_id)
 
 
 async def test_an_agent_reply_reaches_the_graph_api_as_a_correct_cloud_api_request(
@@ -102,16 +101,19 @@ async def test_an_agent_reply_reaches_the_graph_api_as_a_correct_cloud_api_reque
     assert agent.first_response_p50_seconds == 42
 
 
-async def test_a_closed_window_is_reported_and_leaves_the_customer_unanswered(
+async def test_a_closed_window_is_reported_at_once_and_the_reply_stays_in_the_conversation(
     world: World, fake_graph: FakeGraph
 ) -> None:
     fake_graph.then(graph_error(131047, message="Re-engagement message"))
     result = await world.sending.replies.reply("agent-1", world.conversation_id, "Hello?")
     assert not result.accepted
     assert result.error == "window closed: send a template"
-    assert not result.answered
     assert len(fake_graph.requests) == 1
-    assert (await world.conversation()).oldest_unanswered_at is not None
+    async with world.store.unit_of_work() as uow:
+        history = await uow.conversations.get_messages(world.conversation_id)
+    assert [(m.direction.value, m.text) for m in history] == [("in", "Bonjour"), ("out", "Hello?")]
+    assert history[1].id == result.reference
+    assert (await world.outbox.get(result.reference)).status is OutboundStatus.FAILED  # type: ignore[union-attr]
 
 
 async def test_refused_replies_change_nothing(world: World, fake_graph: FakeGraph) -> None:
@@ -124,7 +126,7 @@ async def test_refused_replies_change_nothing(world: World, fake_graph: FakeGrap
     with pytest.raises(ConversationAlreadyClosed):
         await world.sending.replies.reply("agent-1", world.conversation_id, "too late")
     assert fake_graph.requests == []
-    assert len(world.outbox) == 0
+    assert list(await world.outbox.list_by_conversation(world.conversation_id)) == []
 
 
 async def test_a_resent_reply_frame_is_sent_once(world: World, fake_graph: FakeGraph) -> None:
@@ -141,7 +143,7 @@ async def test_a_resent_reply_frame_is_sent_once(world: World, fake_graph: FakeG
     assert [request.body["text"]["body"] for request in fake_graph.requests] == ["Hi", "Hey"]
 
 
-async def test_breaker_gauge_open_after_5_failures_and_closed_after_recovery(
+async def test_while_graph_is_down_replies_stay_queued_and_are_sent_once_it_is_back(
     world: World, fake_graph: FakeGraph, clock: ManualClock, registry: CollectorRegistry
 ) -> None:
     def gauge() -> float | None:
@@ -149,22 +151,44 @@ async def test_breaker_gauge_open_after_5_failures_and_closed_after_recovery(
 
     fake_graph.fail_always(server_error(503))
     first = await world.sending.replies.reply("agent-1", world.conversation_id, "one")
-    assert (first.status, gauge()) == (OutboundStatus.FAILED, 0)
+    assert (first.status, first.accepted, gauge()) == (OutboundStatus.QUEUED, True, 0)
     second = await world.sending.replies.reply("agent-1", world.conversation_id, "two")
-    assert second.status is OutboundStatus.FAILED
-    assert second.error == "WhatsApp is unavailable right now: try again later"
-    assert len(fake_graph.requests) == 5
+    assert second.status is OutboundStatus.QUEUED
+    assert second.message.not_before is not None
+    assert len(fake_graph.requests) == 5  # 3 attempts, then 2 until the breaker opened
     assert gauge() == 2
-    assert registry.get_sample_value("whatsapp_messages_failed_total", {"kind": "text"}) == 2
-    assert (await world.conversation()).oldest_unanswered_at is not None
+    assert (await world.conversation()).oldest_unanswered_at is None  # answered when stored
+    assert await world.sending.delivery.send_due() == 0  # not due yet, and the breaker is open
+    assert len(fake_graph.requests) == 5
 
     fake_graph.recover()
     clock.advance(timedelta(seconds=60))
     assert gauge() == 1
-    for text in ("three", "four"):
-        assert (await world.sending.replies.reply("agent-1", world.conversation_id, text)).status is OutboundStatus.SENT
+    assert await world.sending.delivery.send_due() == 2
+    assert await world.sending.delivery.send_due() == 0  # sent once
     assert gauge() == 0
-    assert [request.body["text"]["body"] for request in fake_graph.requests[5:]] == ["three", "four"]
+    assert [request.body["text"]["body"] for request in fake_graph.requests[5:]] == ["one", "two"]
+    for reply in (first, second):
+        stored = await world.outbox.get(reply.reference)
+        assert stored is not None
+        assert stored.status is OutboundStatus.SENT
+
+
+async def test_a_reply_graph_never_took_fails_when_the_customer_window_is_over(
+    world: World, fake_graph: FakeGraph, clock: ManualClock
+) -> None:
+    fake_graph.fail_always(server_error(503))
+    result = await world.sending.replies.reply("agent-1", world.conversation_id, "still there?")
+    assert result.status is OutboundStatus.QUEUED
+    clock.advance(timedelta(hours=24))
+    fake_graph.recover()
+    assert await world.sending.delivery.send_due() == 1
+    stored = await world.outbox.get(result.reference)
+    assert stored is not None
+    assert stored.status is OutboundStatus.FAILED
+    assert stored.error_title is not None
+    assert "24 h window closed" in stored.error_title
+    assert len(fake_graph.requests) == 3  # the first attempts only: never sent after the window
 
 
 async def test_a_reply_whose_answer_is_lost_is_reconciled_from_the_status_webhook(
@@ -212,14 +236,3 @@ async def test_a_reply_whose_answer_is_lost_is_reconciled_from_the_status_webhoo
     assert (stored.status, stored.wamid) == (OutboundStatus.DELIVERED, "wamid.late")
     assert len(fake_graph.requests) == 1  # reconciled, never resent
     assert registry.get_sample_value("whatsapp_messages_sent_total", {"kind": "text"}) == 1
-
-
-async def test_send_to_serves_a_caller_that_records_the_reply_itself(world: World, fake_graph: FakeGraph) -> None:
-    conversation = await world.conversation()
-    result = await world.sending.replies.send_to(conversation, "agent-1", "Bonjour", client_id="c-9")
-    assert (result.status, result.answered) == (OutboundStatus.SENT, False)
-    assert (await world.conversation()).oldest_unanswered_at is not None  # left to the caller
-    assert [request.to for request in fake_graph.requests] == [CUSTOMER]
-    with pytest.raises(InvalidInput, match="client_id: must be 1 to 128 characters"):
-        await world.sending.replies.send_to(conversation, "agent-1", "Bonjour", client_id="x" * 129)
-    assert len(fake_graph.requests) == 1

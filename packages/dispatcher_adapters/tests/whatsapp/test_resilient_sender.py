@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
+from dispatcher_adapters.memory import MemoryThroughput
 from dispatcher_adapters.whatsapp.cloud_api import CloudApiSender
 from dispatcher_adapters.whatsapp.metrics import WhatsAppMetrics
 from dispatcher_adapters.whatsapp.resilient_sender import ResilientSender
@@ -230,3 +231,19 @@ async def test_sends_are_spaced_to_the_numbers_throughput(clock: ManualClock) ->
         in_window = [at for at in times[index:] if at < start + timedelta(seconds=1)]
         assert len(in_window) <= 10
     assert times[-1] - times[0] >= timedelta(seconds=3.4)
+
+
+async def test_two_instances_sharing_the_slots_keep_the_rate_together(clock: ManualClock) -> None:
+    """Two senders (two instances) on one shared reservation store: 10/s holds for their sum."""
+    shared = MemoryThroughput()
+    inner = RecordingSender(clock)
+    sleeper = VirtualTimeSleeper(clock)
+    instances = [
+        ResilientSender(inner, clock=clock, throughput_per_second=10, sleep=sleeper, shared_throughput=shared)
+        for _ in range(2)
+    ]
+    await asyncio.gather(*(instances[i % 2].send(message(f"ref-{i}", to=f"3360000{i:04d}")) for i in range(30)))
+    times = sorted(at for at, _ in inner.sent)
+    for index, start in enumerate(times):
+        assert len([at for at in times[index:] if at < start + timedelta(seconds=1)]) <= 10
+    assert times[-1] - times[0] >= timedelta(seconds=2.9)

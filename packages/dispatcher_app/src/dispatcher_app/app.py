@@ -126,7 +126,7 @@ async def _running(runtime: Runtime) -> AsyncIterator[None]:
     if config.whatsapp is None:
         _log.warning(
             "WhatsApp sending is not configured (WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID): agents' replies"
-            " are recorded in this instance's memory and NOT sent to customers"
+            " are recorded in the store (status 'recorded') and NOT sent to customers"
         )
     else:
         _log.info("replies are sent through the WhatsApp Cloud API at %s", config.whatsapp.messages_url)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "dispatcher_app.commands.simulate",
         "run the dispatcher offline on a virtual clock and print a report",
     ),
+    "worker": ("dispatcher_app.commands.worker", "run only the WhatsApp sender loop, without HTTP"),
     "db": ("dispatcher_app.commands.db", "migrate the SQL database schema (SQLite or PostgreSQL)"),
     "demo": (
         "dispatcher_app.commands.demo",

@@ -164,6 +164,12 @@ class AppConfig:
     tick_interval: timedelta = timedelta(seconds=1)
     #: Key prefix of everything this deployment writes in Redis.
     redis_prefix: str = "dispatcher"
+    #: How long a send may stay ``sending`` (its claimer's lease) before recovery takes it for dead and marks
+    #: it ``unknown``; recovery also runs this often.
+    outbox_lease: timedelta = timedelta(minutes=5)
+    #: Closed conversations (messages and outbound messages included) are purged this long after their close;
+    #: ``None`` keeps them forever.
+    retention: timedelta | None = timedelta(days=90)
 
     def __post_init__(self) -> None:
         problems = []
@@ -241,6 +247,15 @@ def _seconds(raw: str) -> timedelta:
     if not math.isfinite(value) or value < 0:
         raise ValueError(raw)
     return timedelta(seconds=value)
+
+
+def _retention_days(raw: str) -> int:
+    """0 keeps closed conversations forever; otherwise at least 7 days: Meta redelivers a webhook for up to
+    7 days, and a purged message's id would no longer be recognised as a duplicate."""
+    days = int(raw)
+    if days != 0 and days < 7:
+        raise ValueError(raw)
+    return days
 
 
 def _positive_seconds(raw: str) -> timedelta:
@@ -381,6 +396,8 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
             "DISPATCHER_TICK_INTERVAL must be at most a third of DISPATCHER_PRESENCE_TTL, or the instance's own"
             " heartbeat would expire between two ticks"
         )
+    outbox_lease = read.parsed("DISPATCHER_OUTBOX_LEASE", timedelta(minutes=5), _positive_seconds, "seconds > 0")
+    retention_days = read.parsed("DISPATCHER_RETENTION_DAYS", 90, _retention_days, "0 (keep forever) or >= 7 days")
     if read.missing or read.invalid:
         raise ConfigError(read.missing, read.invalid)
     return AppConfig(
@@ -397,4 +414,6 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
         presence_ttl=presence_ttl,
         tick_interval=tick_interval,
         redis_prefix=read.text("DISPATCHER_REDIS_PREFIX") or "dispatcher",
+        outbox_lease=outbox_lease,
+        retention=None if retention_days == 0 else timedelta(days=retention_days),
     )

@@ -23,24 +23,45 @@ from typing import TYPE_CHECKING, Any
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 
-from dispatcher_adapters.memory import MemoryMediaIndex, MemoryStore, MemoryTemplateCatalogue, SystemClock
-from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
-from dispatcher_adapters.sql import SqlStore
+from dispatcher_adapters.memory import MemoryMediaIndex, MemoryPurge, MemoryStore, MemoryTemplateCatalogue, SystemClock
+from dispatcher_adapters.sql import SqlPurge, SqlStore, SqlThroughput
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig, StoreKind
 from dispatcher_app.controllers.health import store_probe
 from dispatcher_app.extras import require_extra
-from dispatcher_app.hub import CarriedByStore, EnvelopeHandler, EventSubscriber, LocalEventHub, SubscribedEventHub
+from dispatcher_app.hub import (
+    CarriedByStore,
+    EnvelopeHandler,
+    EventSubscriber,
+    JournaledPublisher,
+    LocalEventHub,
+    SubscribedEventHub,
+)
 from dispatcher_app.metrics import AppMetrics, EventListener, ObservedPublisher
 from dispatcher_app.presence import InstancePresence
-from dispatcher_app.replies import MemoryOutbox, ReplySender, StatusHandler, StatusRelay
+from dispatcher_app.replies import RecordingReplySender, ReplySender, StatusHandler, StatusRelay
 from dispatcher_app.runtime import ReadinessCheck, Runtime, SendingHooks, StatsSource
 from dispatcher_app.scheduler_runner import BackgroundRunner
-from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
+from dispatcher_app.sending import (
+    CloudReplySender,
+    CloudStatusHandler,
+    RegistryCollector,
+    sending_hooks,
+    settled_publisher,
+)
 from dispatcher_app.sqlite_guard import single_process_sqlite
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import AssignmentService, DispatcherOrchestrator, DispatcherScheduler
-from dispatcher_core.ports import Clock, MediaIndex, TemplateCatalogue, UnitOfWorkFactory
+from dispatcher_core.ports import (
+    Clock,
+    ConversationPurge,
+    EventPublisher,
+    MediaIndex,
+    TemplateCatalogue,
+    ThroughputReservations,
+    UnitOfWorkFactory,
+)
+from dispatcher_core.services.retention import RetentionJob
 
 if TYPE_CHECKING:  # the redis extra: imported where a Redis backend is configured, nowhere else
     from redis.asyncio import Redis
@@ -182,7 +203,7 @@ def _readiness_with_redis(uow_factory: UnitOfWorkFactory, events_client: Redis) 
     return {"store": store_probe(uow_factory), "events": events_client.ping}
 
 
-def _stats_sources(outbox: MemoryOutbox, extra: Mapping[str, StatsSource]) -> dict[str, StatsSource]:
+def _stats_sources(outbox: RecordingReplySender, extra: Mapping[str, StatsSource]) -> dict[str, StatsSource]:
     return {"replies": outbox.stats, **extra}
 
 
@@ -192,6 +213,17 @@ async def _cloud_replies_stats() -> dict[str, Any]:
 
 def _cloud_stats_sources(extra: Mapping[str, StatsSource]) -> dict[str, StatsSource]:
     return {"replies": _cloud_replies_stats, **extra}
+
+
+def _throughput_kind(config: AppConfig) -> str:
+    """Where the send slots every instance shares live: Redis when configured (events or store), else
+    PostgreSQL; SQLite and memory are one machine: the process's own limiter."""
+    if config.events_url is not None:
+        return "redis_events"
+    kind = config.store_kind.value
+    if kind in ("postgresql", "redis"):
+        return kind
+    return "local"
 
 
 def _sending_kind(config: AppConfig) -> str:
@@ -242,24 +274,28 @@ async def _whatsapp_sending(
     listeners: list[EventListener],
     catalogue: TemplateCatalogue | None = None,
     media_index: MediaIndex | None = None,
+    publisher: EventPublisher,
+    shared_throughput: ThroughputReservations | None,
 ) -> AsyncIterator[WhatsAppSending]:
-    """The Cloud API sender with the in-memory outbox (per instance: see docs/configuration.md). Its metrics
-    live on a registry of their own, exposed through the app's for as long as the sender lives; its maintenance
-    (template sync, expired media ids) runs at start and every ``WHATSAPP_TEMPLATE_SYNC_INTERVAL`` meanwhile."""
+    """The Cloud API sender on the store's outbox (shared by every instance). Send outcomes are published as
+    ``message.status`` events. Its metrics live on a registry of their own, exposed through the app's for as
+    long as the sender lives; its maintenance (template sync, expired media ids) runs at start and every
+    ``WHATSAPP_TEMPLATE_SYNC_INTERVAL`` meanwhile."""
     settings = config.whatsapp
     if settings is None:  # the selector only builds this when configured
         raise RuntimeError("WhatsApp sending is not configured")
     registry = CollectorRegistry()
     sending = WhatsAppSending(
         settings,
-        outbox=MemoryOutboxRepository(),
         clock=clock,
         uow_factory=uow_factory,
         orchestrator=orchestrator,
         registry=registry,
         catalogue=catalogue,
         media_index=media_index,
+        shared_throughput=shared_throughput,
     )
+    sending.delivery.on_settled = settled_publisher(publisher)
     collector = RegistryCollector(registry)
     metrics.registry.register(collector)
     listeners.append(sending.analytics.on_domain_event)
@@ -277,6 +313,30 @@ async def _whatsapp_sending(
 
 def _recover_of(hooks: SendingHooks | None) -> Callable[[], Awaitable[object]] | None:
     return None if hooks is None else hooks.recover
+
+
+def _send_due_of(hooks: SendingHooks | None) -> Callable[[], Awaitable[object]] | None:
+    return None if hooks is None else hooks.send_due
+
+
+def _retention_job(
+    config: AppConfig, uow_factory: UnitOfWorkFactory, purge: ConversationPurge, clock: Clock
+) -> Callable[[], Awaitable[object]] | None:
+    if config.retention is None:
+        return None
+    return RetentionJob(uow_factory=uow_factory, purge=purge, clock=clock, keep=config.retention).run
+
+
+def _redis_purge(store: RedisStore) -> ConversationPurge:
+    from dispatcher_adapters.redis import RedisPurge  # noqa: PLC0415  - optional (the redis extra)
+
+    return RedisPurge(store)
+
+
+def _redis_throughput(client: Redis, prefix: str) -> ThroughputReservations:
+    from dispatcher_adapters.redis import RedisThroughput  # noqa: PLC0415  - optional (the redis extra)
+
+    return RedisThroughput(client, prefix=prefix)
 
 
 class DispatcherContainer(containers.DeclarativeContainer):
@@ -302,6 +362,14 @@ class DispatcherContainer(containers.DeclarativeContainer):
         redis=providers.Singleton(_redis_store, store_client, config),
     )
     uow_factory = providers.Callable(lambda store: store.unit_of_work, store)
+    purge = providers.Selector(
+        providers.Callable(_store_kind, config),
+        memory=providers.Singleton(MemoryPurge, store),
+        sqlite=providers.Singleton(SqlPurge, store),
+        postgresql=providers.Singleton(SqlPurge, store),
+        redis=providers.Singleton(_redis_purge, store),
+    )
+    retention_job = providers.Callable(_retention_job, config, uow_factory, purge, clock)
 
     hub = providers.Selector(
         events_kind,
@@ -311,6 +379,8 @@ class DispatcherContainer(containers.DeclarativeContainer):
     )
     event_listeners: providers.Singleton[list[EventListener]] = providers.Singleton(list)
     publisher = providers.Singleton(ObservedPublisher, hub.provided.publisher, metrics, event_listeners)
+    #: For events outside an orchestrator cycle (outbound statuses): journaled first, so PostgreSQL carries them.
+    status_publisher = providers.Singleton(JournaledPublisher, uow_factory, publisher)
 
     dispatcher_settings = providers.Callable(lambda config: config.dispatcher, config)
     orchestrator = providers.Singleton(
@@ -335,6 +405,14 @@ class DispatcherContainer(containers.DeclarativeContainer):
         router=router,
         clock=clock,
         ttl=providers.Callable(lambda config: config.presence_ttl, config),
+    )
+    redis_prefix = providers.Callable(lambda config: config.redis_prefix, config)
+    shared_throughput = providers.Selector(
+        providers.Callable(_throughput_kind, config),
+        redis_events=providers.Singleton(_redis_throughput, events_client, redis_prefix),
+        redis=providers.Singleton(_redis_throughput, store_client, redis_prefix),
+        postgresql=providers.Singleton(SqlThroughput, store),
+        local=providers.Object(None),
     )
     sending_kind = providers.Callable(_sending_kind, config)
     template_catalogue = providers.Selector(
@@ -365,12 +443,16 @@ class DispatcherContainer(containers.DeclarativeContainer):
             listeners=event_listeners,
             catalogue=template_catalogue,
             media_index=media_index,
+            publisher=status_publisher,
+            shared_throughput=shared_throughput,
         ),
         offline=providers.Object(None),
     )
     sending_hooks = providers.Selector(
         sending_kind,
-        cloud=providers.Singleton(sending_hooks, whatsapp),
+        cloud=providers.Singleton(
+            sending_hooks, whatsapp, providers.Callable(lambda config: config.outbox_lease, config)
+        ),
         offline=providers.Object(None),
     )
     runner = providers.Singleton(
@@ -382,9 +464,12 @@ class DispatcherContainer(containers.DeclarativeContainer):
         tick_interval=providers.Callable(lambda config: config.tick_interval, config),
         metrics=metrics,
         recover=providers.Callable(_recover_of, sending_hooks),
+        send_due=providers.Callable(_send_due_of, sending_hooks),
+        recovery_interval=providers.Callable(lambda config: config.outbox_lease, config),
+        retention=retention_job,
     )
 
-    outbox = providers.Singleton(MemoryOutbox, orchestrator, clock)
+    outbox = providers.Singleton(RecordingReplySender, orchestrator, uow_factory)
     reply_sender = providers.Selector(
         sending_kind,
         cloud=providers.Singleton(CloudReplySender, whatsapp),
@@ -392,8 +477,8 @@ class DispatcherContainer(containers.DeclarativeContainer):
     )
     status_handler = providers.Selector(
         sending_kind,
-        cloud=providers.Singleton(CloudStatusHandler, whatsapp, notify=router.provided.to_agent_sockets),
-        offline=providers.Singleton(StatusRelay, sent=outbox, notify=router.provided.to_agent_sockets),
+        cloud=providers.Singleton(CloudStatusHandler, whatsapp, publisher=status_publisher),
+        offline=providers.Singleton(StatusRelay, uow_factory=uow_factory, publisher=status_publisher),
     )
     readiness = providers.Selector(
         events_kind,
@@ -450,6 +535,8 @@ async def open_runtime(
         # the configured store behind its back, so they stay in this process's memory.
         _override(container.template_catalogue, MemoryTemplateCatalogue())
         _override(container.media_index, MemoryMediaIndex())
+        # ...and the retention purge, which could only purge the configured store: the backend keeps its own.
+        container.retention_job.override(providers.Object(None))
     try:
         resolved: Any = container.runtime()
         runtime: Runtime = await resolved if inspect.isawaitable(resolved) else resolved

@@ -34,7 +34,15 @@ from dispatcher_core.ports import (
     UnitOfWorkFactory,
 )
 
-__all__ = ["CarriedByStore", "EnvelopeHandler", "EventHub", "EventSubscriber", "LocalEventHub", "SubscribedEventHub"]
+__all__ = [
+    "CarriedByStore",
+    "EnvelopeHandler",
+    "EventHub",
+    "EventSubscriber",
+    "JournaledPublisher",
+    "LocalEventHub",
+    "SubscribedEventHub",
+]
 
 
 class EventHub(Protocol):
@@ -95,6 +103,26 @@ class CarriedByStore:
 
     async def publish(self, events: Sequence[DomainEvent]) -> None:
         return None
+
+
+class JournaledPublisher:
+    """An :class:`EventPublisher` for events that no orchestrator cycle produced (outbound status changes from a
+    status webhook or a send outcome): each batch is first recorded in a unit of work's event journal and
+    committed - so a store that carries events itself (PostgreSQL ``LISTEN/NOTIFY``) numbers and announces them
+    to every instance - then handed to ``publisher`` (Redis or in-process delivery; a no-op when the store
+    carried them). Without the journal step those events would never leave the process on PostgreSQL alone."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, publisher: EventPublisher) -> None:
+        self._uow_factory = uow_factory
+        self._publisher = publisher
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        if not events:
+            return
+        async with self._uow_factory() as uow:
+            await uow.events.record(events)
+            await uow.commit()
+        await self._publisher.publish(events)
 
 
 #: Builds the subscriber given the hub's callbacks: (on_agent_event, resync, on_admin_event, on_admin_resync).

@@ -1,44 +1,46 @@
 """The two seams between the dispatcher app and the WhatsApp sending side.
 
 * :class:`ReplySender` - what an agent's ``reply`` frame is handed to, once its shape is checked. It checks
-  the agent owns the conversation, sends, and tells the orchestrator the customer was answered (rule 6) -
-  in the order its sending needs (the WhatsApp reply service marks the customer answered only when Meta took
-  the message). With WhatsApp configured it is :class:`dispatcher_app.sending.CloudReplySender`; without,
-  :class:`MemoryOutbox` records the reply with ``DispatcherOrchestrator.handle_agent_replied`` and keeps it in
-  memory (bounded), sending nothing, so the whole agent protocol works without a Meta account (the demo).
+  the agent owns the conversation, stores the reply in the conversation and the outbox and marks the
+  customer answered (rule 6) in one unit of work, then sends. With WhatsApp configured it is
+  :class:`dispatcher_app.sending.CloudReplySender`; without, :class:`RecordingReplySender` stores the reply
+  the same way with status ``recorded`` and sends nothing, so the whole agent protocol works without a Meta
+  account (the demo), and the replies are in the store like any other.
 * :class:`StatusHandler` - what the webhook hands each delivery status to
   (:class:`dispatcher_app.sending.CloudStatusHandler` with WhatsApp configured). :class:`StatusRelay`, the
-  offline one, tells the agent who sent the message (a ``message.status`` frame) when the sender knows that message.
+  offline one, tells the owner of the conversation about a status of one of its stored replies (a
+  ``message.status`` event through the event publisher: on whichever instance the agent is), without
+  changing the stored message (a recorded message was never sent).
 
 Both are protocols so the composition root can swap them without the routes knowing.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections import deque
-from collections.abc import Callable
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
-from dispatcher_app.serialization import JSON, converter
+from dispatcher_app.serialization import JSON
 from dispatcher_app.webhooks.parser import StatusUpdate
-from dispatcher_core import DispatcherOrchestrator
-from dispatcher_core.ports import Clock
+from dispatcher_core import Conversation, DispatcherOrchestrator
+from dispatcher_core.events import OutboundStatusChanged
+from dispatcher_core.messaging.outbound import OutboundMessage, OutboundStatus, TextContent
+from dispatcher_core.ports import EventPublisher, UnitOfWorkFactory
 
 __all__ = [
-    "AgentNotifier",
-    "MemoryOutbox",
-    "OutboxEntry",
+    "RecordingReplySender",
     "ReplyReceipt",
     "ReplyRejected",
     "ReplyRequest",
     "ReplySender",
-    "SentMessageLookup",
     "StatusHandler",
     "StatusRelay",
 ]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 #: The longest text WhatsApp accepts in one message (docs/whatsapp-sender.md).
 MAX_REPLY_LENGTH = 4096
@@ -84,65 +86,42 @@ class ReplySender(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    message_id: str
-    agent_id: str
-    conversation_id: str
-    business_number_id: str
-    customer_id: str
-    text: str
-    client_id: str | None
-    at: datetime
+class RecordingReplySender:
+    """A :class:`ReplySender` that stores replies (status ``recorded``) instead of sending them."""
 
-
-class SentMessageLookup(Protocol):
-    def find(self, message_id: str) -> OutboxEntry | None:
-        """The reply sent with that id, if this sender knows it."""
-        ...
-
-
-class MemoryOutbox:
-    """A :class:`ReplySender` that records replies instead of sending them (the newest ``limit`` kept)."""
-
-    def __init__(self, orchestrator: DispatcherOrchestrator, clock: Clock, *, limit: int = 10_000) -> None:
+    def __init__(self, orchestrator: DispatcherOrchestrator, uow_factory: UnitOfWorkFactory) -> None:
         self._orchestrator = orchestrator
-        self._clock = clock
-        self._ids = itertools.count(1)
-        self.entries: deque[OutboxEntry] = deque(maxlen=limit)
-        self._by_id: dict[str, OutboxEntry] = {}
+        self._uow_factory = uow_factory
 
     async def send_reply(self, request: ReplyRequest) -> ReplyReceipt:
         if not request.text.strip():
             raise ReplyRejected("invalid", "text must not be empty")
         if len(request.text) > MAX_REPLY_LENGTH:
             raise ReplyRejected("invalid", f"text must be at most {MAX_REPLY_LENGTH} characters")
-        conversation = await self._orchestrator.handle_agent_replied(request.agent_id, request.conversation_id)
-        entry = OutboxEntry(
-            message_id=f"outbox.{next(self._ids)}",
-            agent_id=request.agent_id,
-            conversation_id=conversation.id,
-            business_number_id=conversation.business_number_id,
-            customer_id=conversation.customer_id,
-            text=request.text,
-            client_id=request.client_id,
-            at=self._clock.now(),
-        )
-        if len(self.entries) == self.entries.maxlen:
-            self._by_id.pop(self.entries[0].message_id, None)
-        self.entries.append(entry)
-        self._by_id[entry.message_id] = entry
-        return ReplyReceipt(entry.message_id, status="recorded")
+        content = TextContent(request.text)
 
-    def find(self, message_id: str) -> OutboxEntry | None:
-        return self._by_id.get(message_id)
+        def outbound(conversation: Conversation, now: datetime) -> OutboundMessage:
+            return OutboundMessage.queue(
+                id=uuid.uuid4().hex,
+                business_number_id=conversation.business_number_id,
+                to=conversation.customer_id,
+                content=content,
+                now=now,
+                conversation_id=conversation.id,
+                agent_id=request.agent_id,
+                client_id=request.client_id,
+                status=OutboundStatus.RECORDED,
+            )
+
+        reply = await self._orchestrator.handle_agent_reply(request.agent_id, request.conversation_id, outbound)
+        return ReplyReceipt(reply.message.id, status=reply.message.status.value, duplicate=reply.duplicate)
 
     async def stats(self) -> JSON:
-        """The ``replies`` section of ``/admin/stats``."""
-        by_agent: dict[str, int] = {}
-        for entry in self.entries:
-            by_agent[entry.agent_id] = by_agent.get(entry.agent_id, 0) + 1
-        return {"sender": "memory-outbox", "recorded": len(self.entries), "by_agent": by_agent}
+        """The ``replies`` section of ``/admin/stats``: replies recorded in the store, over all time."""
+        async with self._uow_factory() as uow:
+            counts = await uow.outbox.count_created_between(_EPOCH, _END_OF_TIME)
+        recorded = sum(count.count for count in counts if count.status is OutboundStatus.RECORDED)
+        return {"sender": "recorded", "recorded": recorded}
 
 
 class StatusHandler(Protocol):
@@ -151,33 +130,40 @@ class StatusHandler(Protocol):
         ...
 
 
-#: Sends a frame to an agent's sockets on this instance (``EventRouter.to_agent_sockets``).
-AgentNotifier = Callable[[str, JSON], None]
-
-
 class StatusRelay:
-    """Sends ``message.status`` to the agent who sent the message, when ``sent`` knows it; keeps a count of
-    statuses by value for the stats route."""
+    """Offline: a status webhook naming one of our stored messages (by reference or wamid) is relayed to the
+    conversation's owner as a ``message.status`` event; counts statuses by value for the stats route."""
 
-    def __init__(self, sent: SentMessageLookup, notify: AgentNotifier) -> None:
-        self._sent = sent
-        self._notify = notify
+    def __init__(self, uow_factory: UnitOfWorkFactory, publisher: EventPublisher) -> None:
+        self._uow_factory = uow_factory
+        self._publisher = publisher
         self.counts: dict[str, int] = {}
 
     async def handle_status(self, status: StatusUpdate) -> None:
         self.counts[status.status] = self.counts.get(status.status, 0) + 1
-        entry = self._sent.find(status.message_id)
-        if entry is None:
+        async with self._uow_factory() as uow:
+            message = await uow.outbox.get(status.reference or status.message_id)
+            if message is None:
+                message = await uow.outbox.get_by_wamid(status.message_id)
+            if message is None or message.conversation_id is None:
+                return
+            conversation = await uow.conversations.get(message.conversation_id)
+        if conversation is None or conversation.agent_id is None or not conversation.is_open:
             return
-        self._notify(
-            entry.agent_id,
-            {
-                "type": "message.status",
-                "conversation_id": entry.conversation_id,
-                "message_id": status.message_id,
-                "client_id": entry.client_id,
-                "status": status.status,
-                "at": None if status.at is None else status.at.isoformat(),
-                "errors": converter.unstructure(list(status.errors)),
-            },
+        error = status.errors[0] if status.errors else None
+        await self._publisher.publish(
+            [
+                OutboundStatusChanged(
+                    conversation_id=conversation.id,
+                    agent_id=conversation.agent_id,
+                    message_id=message.id,
+                    status=status.status,
+                    previous=message.status.value,
+                    at=status.at or message.updated_at,
+                    client_id=message.client_id,
+                    wamid=status.message_id,
+                    error_code=None if error is None else error.code,
+                    error_title=None if error is None else (error.title or error.message),
+                )
+            ]
         )

@@ -54,7 +54,8 @@ class MediaAccess:
 class SendingHooks:
     """What the app calls on the WhatsApp sender besides replies and statuses (``None`` when sending is not
     configured): ``record_inbound`` for each accepted customer message, ``recover`` at start-up and
-    periodically (the outbox's stuck messages), ``stats`` for ``/admin/stats`` sections over [start, end),
+    periodically (the outbox's stuck messages), ``send_due`` every tick (the sender loop: queued messages
+    whose time has come, retries included), ``stats`` for ``/admin/stats`` sections over [start, end),
     ``on_webhook`` with every signed webhook body (template status updates), ``templates`` for
     ``/admin/templates`` (the approved-template catalogue, when one is kept), ``media`` for agents' media
     downloads."""
@@ -62,6 +63,7 @@ class SendingHooks:
     record_inbound: Callable[[], None]
     recover: Callable[[], Awaitable[object]]
     stats: Callable[[datetime, datetime], Awaitable[dict[str, Any]]]
+    send_due: Callable[[], Awaitable[object]]
     on_webhook: Callable[[object], Awaitable[object]] | None = None
     templates: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
     media: MediaAccess | None = None

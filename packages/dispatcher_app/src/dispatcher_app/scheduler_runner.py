@@ -9,7 +9,12 @@ runs once across every instance (I7); this loop only decides when to call it. It
 * every ``DISPATCHER_TIMEOUT_CHECK_INTERVAL``: ``check_response_timeout`` (the current slot at start-up, so
   a slot missed while every instance was down still runs);
 * daily at ``DISPATCHER_SCHEDULED_DISTRIBUTION_TIME`` in ``DISPATCHER_TIMEZONE``: ``scheduled_distribution``;
-* with WhatsApp sending configured, every ``recovery_interval`` (5 minutes): the outbox recovery
+* every ``retention_interval`` (an hour), with ``DISPATCHER_RETENTION_DAYS`` set: the retention job
+  (:class:`~dispatcher_core.services.retention.RetentionJob`: once per slot across instances, closed
+  conversations older than the retention are purged with their messages and outbound messages);
+* with WhatsApp sending configured, every tick: the sender loop (``OutboxDelivery.send_due``: queued
+  messages whose time has come are claimed and sent, on every instance; a claim is a compare-and-set, so
+  each message is sent by one of them), and every ``recovery_interval`` (5 minutes): the outbox recovery
   (``OutboxDelivery.recover``: stuck sends become ``unknown``, stale queued ones are sent); the lifespan also
   runs it once at start-up (:meth:`BackgroundRunner.recover_outbox`).
 
@@ -33,7 +38,7 @@ from dispatcher_core.ports import Clock
 __all__ = ["BackgroundRunner"]
 
 _log = logging.getLogger(__name__)
-_SLOT_JOBS = frozenset({"check_response_timeout", "scheduled_distribution"})
+_SLOT_JOBS = frozenset({"check_response_timeout", "scheduled_distribution", "purge_closed"})
 #: How soon a failed slot job is tried again (its slot was given back, so this or another instance runs it).
 _SLOT_RETRY = timedelta(seconds=30)
 
@@ -50,7 +55,14 @@ class BackgroundRunner:
         metrics: AppMetrics,
         recover: Callable[[], Awaitable[object]] | None = None,
         recovery_interval: timedelta = timedelta(minutes=5),
+        send_due: Callable[[], Awaitable[object]] | None = None,
+        retention: Callable[[], Awaitable[object]] | None = None,
+        retention_interval: timedelta = timedelta(hours=1),
     ) -> None:
+        self._send_due = send_due
+        self._retention = retention
+        self._retention_interval = retention_interval
+        self._next_retention = clock.now()
         self._scheduler = scheduler
         self._presence = presence
         self._clock = clock
@@ -90,6 +102,11 @@ class BackgroundRunner:
             if self._recover is not None and now >= self._next_recovery:
                 self._next_recovery = now + self._recovery_interval
                 await self._guard("outbox_recovery", self._recover)
+            if self._send_due is not None:
+                await self._guard("outbox_send", self._send_due)
+            if self._retention is not None and now >= self._next_retention:
+                self._next_retention = now + self._retention_interval
+                await self._guard("purge_closed", self._retention)
 
     async def recover_outbox(self) -> None:
         """The outbox recovery now (start-up); a failure is logged and counted, the next run is periodic."""

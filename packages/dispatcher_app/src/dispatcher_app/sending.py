@@ -9,16 +9,21 @@ know:
   a reply the API refused raises :class:`~dispatcher_app.replies.ReplyRejected` (``window_closed`` for
   131047, ``send_failed`` otherwise) with the sender's own wording for the agent;
 * :class:`CloudStatusHandler` - the :class:`~dispatcher_app.replies.StatusHandler` of status webhooks: the
-  status reconciles the outbox, and a status that changed something becomes a ``message.status`` frame to
-  the agent who owns the conversation now;
+  status reconciles the outbox in the store, and a status that changed something becomes a ``message.status``
+  event for the agent who owns the conversation now;
+* :func:`publish_outbound_status` - THE place where a change of an outbound message becomes a domain event
+  (:class:`~dispatcher_core.events.OutboundStatusChanged`), published through the dispatcher's
+  :class:`~dispatcher_core.ports.EventPublisher` exactly like the orchestrator's events: it reaches the
+  agent's sockets on whichever instance they are (Redis or PostgreSQL event transport). Both the status
+  webhook and the sender (sent, failed, unknown, queued again) go through it;
 * :func:`sending_hooks` - what the webhook, the background loop and ``/admin/stats`` call
   (:class:`~dispatcher_app.runtime.SendingHooks`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
@@ -27,14 +32,60 @@ from prometheus_client.registry import Collector
 from dispatcher_adapters.whatsapp.payloads import StatusUpdate as CloudStatus
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_adapters.whatsapp.templates import definitions_summary
-from dispatcher_app.replies import AgentNotifier, ReplyReceipt, ReplyRejected, ReplyRequest
+from dispatcher_app.replies import ReplyReceipt, ReplyRejected, ReplyRequest
 from dispatcher_app.runtime import MediaAccess, SendingHooks
 from dispatcher_app.serialization import JSON
 from dispatcher_app.webhooks.parser import StatusUpdate
+from dispatcher_core.events import OutboundStatusChanged
 from dispatcher_core.messaging.error_codes import GraphError
-from dispatcher_core.messaging.outbound import OutboundStatus
+from dispatcher_core.messaging.outbound import OutboundMessage, OutboundStatus
+from dispatcher_core.ports import EventPublisher
 
-__all__ = ["CloudReplySender", "CloudStatusHandler", "RegistryCollector", "sending_hooks"]
+__all__ = [
+    "CloudReplySender",
+    "CloudStatusHandler",
+    "RegistryCollector",
+    "publish_outbound_status",
+    "sending_hooks",
+    "settled_publisher",
+]
+
+
+async def publish_outbound_status(
+    publisher: EventPublisher, message: OutboundMessage, previous: OutboundStatus | None, agent_id: str | None
+) -> None:
+    """Publish that ``message`` (as stored) moved from ``previous``, for ``agent_id`` (the conversation's
+    owner). Messages outside a conversation (bulk sends) or without an owner notify nobody."""
+    if agent_id is None or message.conversation_id is None:
+        return
+    failed = message.status is OutboundStatus.FAILED
+    await publisher.publish(
+        [
+            OutboundStatusChanged(
+                conversation_id=message.conversation_id,
+                agent_id=agent_id,
+                message_id=message.id,
+                status=message.status.value,
+                previous=None if previous is None else previous.value,
+                at=message.updated_at,
+                client_id=message.client_id,
+                wamid=message.wamid,
+                error_code=message.error_code if failed else None,
+                error_title=message.error_title if failed else None,
+            )
+        ]
+    )
+
+
+def settled_publisher(publisher: EventPublisher) -> Callable[[OutboundMessage, OutboundStatus], Awaitable[None]]:
+    """The sender's ``on_settled`` hook: every send outcome becomes a ``message.status`` event for the agent
+    who wrote the message."""
+
+    async def on_settled(message: OutboundMessage, previous: OutboundStatus) -> None:
+        await publish_outbound_status(publisher, message, previous, message.agent_id)
+
+    return on_settled
+
 
 #: Graph error 131047: the customer's 24 h window is closed, only a template may be sent.
 _WINDOW_CLOSED = 131047
@@ -63,34 +114,15 @@ class CloudReplySender:
 class CloudStatusHandler:
     """Statuses of messages this deployment's outbox does not know are ignored (counted by the sender)."""
 
-    def __init__(self, sending: WhatsAppSending, notify: AgentNotifier) -> None:
+    def __init__(self, sending: WhatsAppSending, publisher: EventPublisher) -> None:
         self._sending = sending
-        self._notify = notify
+        self._publisher = publisher
 
     async def handle_status(self, status: StatusUpdate) -> None:
         routing = await self._sending.statuses.handle(_cloud_status(status))
-        if routing is None or routing.agent_id is None:
+        if routing is None:
             return
-        event = routing.event
-        message = routing.message
-        self._notify(
-            routing.agent_id,
-            {
-                "type": "message.status",
-                "conversation_id": event.conversation_id,
-                "message_id": event.reference,
-                "wamid": event.wamid,
-                "client_id": message.client_id,
-                "status": event.status.value,
-                "previous": event.previous.value,
-                "at": event.at.isoformat(),
-                "errors": (
-                    [{"code": event.error_code, "title": event.error_title}]
-                    if event.status is OutboundStatus.FAILED
-                    else []
-                ),
-            },
-        )
+        await publish_outbound_status(self._publisher, routing.message, routing.event.previous, routing.agent_id)
 
 
 def _cloud_status(status: StatusUpdate) -> CloudStatus:
@@ -134,9 +166,9 @@ async def _error_counts(sending: WhatsAppSending) -> dict[str, int]:
     return counts
 
 
-def sending_hooks(sending: WhatsAppSending) -> SendingHooks:
+def sending_hooks(sending: WhatsAppSending, lease: timedelta = timedelta(minutes=5)) -> SendingHooks:
     async def recover() -> object:
-        return await sending.delivery.recover()
+        return await sending.delivery.recover(stale_after=lease)
 
     async def stats(start: datetime, end: datetime) -> JSON:
         report = await sending.analytics.report(start, end)
@@ -180,6 +212,9 @@ def sending_hooks(sending: WhatsAppSending) -> SendingHooks:
             ],
         }
 
+    async def send_due() -> object:
+        return await sending.delivery.send_due()
+
     templates = sending.templates
 
     async def catalogue() -> list[JSON]:
@@ -190,6 +225,7 @@ def sending_hooks(sending: WhatsAppSending) -> SendingHooks:
         record_inbound=sending.analytics.record_inbound,
         recover=recover,
         stats=stats,
+        send_due=send_due,
         on_webhook=sending.handle_webhook,
         templates=catalogue if templates is not None else None,
         media=MediaAccess(find=index.get, open=sending.media.open) if (index := sending.media_index) else None,

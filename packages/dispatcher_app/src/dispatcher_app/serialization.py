@@ -23,8 +23,10 @@ from dispatcher_core.events import (
     ConversationReleased,
     DomainEvent,
     MessageReceived,
+    OutboundStatusChanged,
     QueueUpdated,
 )
+from dispatcher_core.messaging.outbound import OutboundMessage
 
 __all__ = [
     "AGENT_EVENT_TYPES",
@@ -36,6 +38,8 @@ __all__ = [
     "converter",
     "dumps",
     "message_payload",
+    "messages_payload",
+    "outbound_payload",
 ]
 
 JSON = dict[str, Any]
@@ -47,7 +51,7 @@ converter.register_unstructure_hook(frozenset, lambda value: sorted(converter.un
 
 #: The domain events an agent receives on its socket; the others are for the admin stream only.
 AGENT_EVENT_TYPES = frozenset(
-    {"conversation.assigned", "message.received", "conversation.released", "conversation.closed"}
+    {"conversation.assigned", "message.received", "conversation.released", "conversation.closed", "message.status"}
 )
 
 
@@ -56,15 +60,52 @@ def dumps(payload: Mapping[str, object]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def message_payload(message: Message) -> JSON:
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def outbound_payload(outbound: OutboundMessage) -> JSON:
+    """The send record of an outbound message (``direction`` ``out``): who sent it, its status and the time
+    of each status change, and why it failed."""
+    failed = outbound.status.value == "failed"
+    return {
+        "status": outbound.status.value,
+        "agent_id": outbound.agent_id,
+        "client_id": outbound.client_id,
+        "bulk_id": outbound.bulk_id,
+        "wamid": outbound.wamid,
+        "template_name": outbound.template_name,
+        "attempts": outbound.attempts,
+        "queued_at": _iso(outbound.created_at),
+        "updated_at": _iso(outbound.updated_at),
+        "retry_at": _iso(outbound.not_before) if outbound.status.value == "queued" else None,
+        "sent_at": _iso(outbound.sent_at),
+        "delivered_at": _iso(outbound.delivered_at),
+        "read_at": _iso(outbound.read_at),
+        "failed_at": _iso(outbound.failed_at),
+        "errors": [{"code": outbound.error_code, "title": outbound.error_title}] if failed else [],
+    }
+
+
+def message_payload(message: Message, outbound: OutboundMessage | None = None) -> JSON:
     payload: JSON = converter.unstructure(message)
+    if outbound is not None:
+        payload["outbound"] = outbound_payload(outbound)
     return payload
 
 
-def conversation_payload(conversation: Conversation, messages: Sequence[Message] | None = None) -> JSON:
+def messages_payload(messages: Sequence[Message], outbound: Sequence[OutboundMessage] = ()) -> list[JSON]:
+    """A conversation's history in arrival order, each outbound message with its send record."""
+    by_id = {message.id: message for message in outbound}
+    return [message_payload(message, by_id.get(message.id)) for message in messages]
+
+
+def conversation_payload(
+    conversation: Conversation, messages: Sequence[Message] | None = None, outbound: Sequence[OutboundMessage] = ()
+) -> JSON:
     payload: JSON = converter.unstructure(conversation)
     if messages is not None:
-        payload["messages"] = [message_payload(message) for message in messages]
+        payload["messages"] = messages_payload(messages, outbound)
     return payload
 
 
@@ -72,7 +113,9 @@ def _customer(customer_id: str, name: str | None, business_number_id: str) -> JS
     return {"id": customer_id, "name": name, "business_number_id": business_number_id}
 
 
-def agent_conversation_payload(conversation: Conversation, messages: Sequence[Message]) -> JSON:
+def agent_conversation_payload(
+    conversation: Conversation, messages: Sequence[Message], outbound: Sequence[OutboundMessage] = ()
+) -> JSON:
     """A conversation as an agent sees it in ``hello``: same shape as ``conversation.assigned``."""
     return {
         "conversation_id": conversation.id,
@@ -81,7 +124,7 @@ def agent_conversation_payload(conversation: Conversation, messages: Sequence[Me
         "oldest_unanswered_at": (
             None if conversation.oldest_unanswered_at is None else conversation.oldest_unanswered_at.isoformat()
         ),
-        "messages": [message_payload(message) for message in messages],
+        "messages": messages_payload(messages, outbound),
     }
 
 
@@ -104,7 +147,7 @@ def agent_event_payload(event: DomainEvent) -> JSON:
                 "previous_agent_id": event.previous_agent_id,
                 "at": event.at.isoformat(),
                 "customer": _customer(event.customer_id, event.customer_name, event.business_number_id),
-                "messages": [message_payload(message) for message in event.messages],
+                "messages": messages_payload(event.messages, event.outbound),
             }
         case MessageReceived():
             return {
@@ -118,6 +161,20 @@ def agent_event_payload(event: DomainEvent) -> JSON:
                 "conversation_id": event.conversation_id,
                 "reason": event.reason,
                 "at": event.at.isoformat(),
+            }
+        case OutboundStatusChanged():
+            return {
+                "type": event.type,
+                "conversation_id": event.conversation_id,
+                "message_id": event.message_id,
+                "client_id": event.client_id,
+                "wamid": event.wamid,
+                "status": event.status,
+                "previous": event.previous,
+                "at": event.at.isoformat(),
+                "errors": (
+                    [{"code": event.error_code, "title": event.error_title}] if event.status == "failed" else []
+                ),
             }
         case ConversationPending() | QueueUpdated() | AgentStatusChanged():
             raise ValueError(f"{event.type} is not an agent event")

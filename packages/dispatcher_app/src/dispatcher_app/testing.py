@@ -135,12 +135,17 @@ def text_message_body(
     return _envelope(value)
 
 
-def status_body(*, business_number_id: str, message_id: str, status: str, recipient_id: str) -> bytes:
-    """A webhook body with one delivery status."""
+def status_body(
+    *, business_number_id: str, message_id: str, status: str, recipient_id: str, reference: str | None = None
+) -> bytes:
+    """A webhook body with one delivery status (``reference``: the ``biz_opaque_callback_data`` it echoes)."""
+    item: dict[str, Any] = {"id": message_id, "status": status, "timestamp": "1700000000", "recipient_id": recipient_id}
+    if reference is not None:
+        item["biz_opaque_callback_data"] = reference
     value = {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": business_number_id, "phone_number_id": business_number_id},
-        "statuses": [{"id": message_id, "status": status, "timestamp": "1700000000", "recipient_id": recipient_id}],
+        "statuses": [item],
     }
     return _envelope(value)
 

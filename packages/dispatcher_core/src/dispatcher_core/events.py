@@ -21,6 +21,7 @@ __all__ = [
     "ConversationReleased",
     "DomainEvent",
     "MessageReceived",
+    "OutboundStatusChanged",
     "QueueUpdated",
 ]
 
@@ -30,7 +31,8 @@ AssignmentReason = Literal["new", "pending", "response_timeout"]
 
 @dataclass(frozen=True, slots=True)
 class ConversationAssigned:
-    """``agent_id`` now handles the conversation; ``messages`` is its whole history, oldest first.
+    """``agent_id`` now handles the conversation; ``messages`` is its whole history, oldest first (the
+    customer's messages and the replies, direction ``out``); ``outbound`` the send records of those replies.
 
     The assigned agent also moved to the end of the round-robin queue.
     """
@@ -44,6 +46,7 @@ class ConversationAssigned:
     reason: AssignmentReason
     at: datetime
     previous_agent_id: str | None = None
+    outbound: tuple[OutboundMessage, ...] = ()
     type: Literal["conversation.assigned"] = "conversation.assigned"
 
 
@@ -108,6 +111,27 @@ class AgentStatusChanged:
     type: Literal["agent.status"] = "agent.status"
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundStatusChanged:
+    """An outbound message of a conversation ``agent_id`` owns moved on (the ``message.status`` frame): sent,
+    delivered, read, failed (``error_code``/``error_title`` say why), unknown (the request's answer was
+    lost), or queued again (WhatsApp unavailable: retried later). ``message_id`` is our reference, the id the
+    message has in the conversation's history. Emitted after the change is stored, like every event, through
+    the :class:`~dispatcher_core.ports.EventPublisher`, so it reaches the agent on whichever instance."""
+
+    conversation_id: str
+    agent_id: str
+    message_id: str
+    status: str
+    previous: str | None
+    at: datetime
+    client_id: str | None = None
+    wamid: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    type: Literal["message.status"] = "message.status"
+
+
 DomainEvent = (
     ConversationAssigned
     | MessageReceived
@@ -116,4 +140,9 @@ DomainEvent = (
     | ConversationClosed
     | QueueUpdated
     | AgentStatusChanged
+    | OutboundStatusChanged
 )
+
+# Imported last: the messaging package imports the ports, which import this module's DomainEvent. The
+# annotations above are strings (PEP 563) resolved from this name when needed (cattrs, get_type_hints).
+from dispatcher_core.messaging.outbound import OutboundMessage  # noqa: E402  # see the comment above

@@ -9,8 +9,10 @@ from dispatcher_adapters.memory.event_bus import MemoryEventBus
 from dispatcher_adapters.memory.event_transport import MemoryEventSubscriber, MemoryEventTransport
 from dispatcher_adapters.memory.media import MemoryMediaIndex
 from dispatcher_adapters.memory.outbox import MemoryOutbox
+from dispatcher_adapters.memory.purge import MemoryPurge
 from dispatcher_adapters.memory.store import MemoryStore, MemoryUnitOfWork
 from dispatcher_adapters.memory.templates import MemoryTemplateCatalogue
+from dispatcher_adapters.memory.throughput import MemoryThroughput
 
 __all__ = [
     "MemoryEventBus",
@@ -18,8 +20,10 @@ __all__ = [
     "MemoryEventTransport",
     "MemoryMediaIndex",
     "MemoryOutbox",
+    "MemoryPurge",
     "MemoryStore",
     "MemoryTemplateCatalogue",
+    "MemoryThroughput",
     "MemoryUnitOfWork",
     "SystemClock",
 ]

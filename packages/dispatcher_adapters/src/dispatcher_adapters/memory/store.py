@@ -17,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
+from dispatcher_adapters.memory.outbox import MemoryOutbox
 from dispatcher_core.entities import (
     AgentPresence,
     Conversation,
@@ -74,9 +75,27 @@ class MemoryStore:
         self._queue = _Queue(self._state, self._undo)
         self._presence = _Presence(self._state, self._undo)
         self._slots = _Slots(self._state, self._undo)
+        self._outbox = MemoryOutbox(self._undo)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
+
+    def purge_closed(self, closed_before: datetime, limit: int) -> list[str]:
+        """Delete up to ``limit`` conversations closed before the cutoff with their messages and their keys.
+        Only inside a unit of work (it holds the lock); not journaled: the caller commits at once."""
+        s = self._state
+        found = [
+            c.id
+            for c in s.conversations.values()
+            if not c.is_open and c.closed_at is not None and c.closed_at < closed_before
+        ][:limit]
+        for conversation_id in found:
+            del s.conversations[conversation_id]
+            for message_id in s.messages_by_conversation.pop(conversation_id, []):
+                message = s.messages.pop(message_id)
+                s.message_keys.pop((message.business_number_id, message.external_id), None)
+            s.pending_by_conversation.pop(conversation_id, None)
+        return found
 
 
 class MemoryUnitOfWork:
@@ -116,6 +135,10 @@ class MemoryUnitOfWork:
     def events(self) -> PublishedAfterCommit:
         """Events of this process reach its subscribers through the publisher: nothing to keep here."""
         return _PUBLISHED_AFTER_COMMIT
+
+    @property
+    def outbox(self) -> MemoryOutbox:
+        return self._check()._outbox
 
     async def __aenter__(self) -> Self:
         await self._store._lock.acquire()

@@ -17,9 +17,11 @@ from dispatcher_adapters.redis.keys import RedisKeys
 from dispatcher_adapters.redis.maintenance import delete_prefix
 from dispatcher_adapters.redis.media import RedisMediaIndex
 from dispatcher_adapters.redis.publisher import RedisEventPublisher
+from dispatcher_adapters.redis.purge import RedisPurge
 from dispatcher_adapters.redis.store import RedisStore
 from dispatcher_adapters.redis.subscriber import EventEnvelope, RedisEventSubscriber
 from dispatcher_adapters.redis.templates import RedisTemplateCatalogue
+from dispatcher_adapters.redis.throughput import RedisThroughput
 from dispatcher_adapters.redis.unit_of_work import RedisUnitOfWork
 
 __all__ = [
@@ -28,8 +30,10 @@ __all__ = [
     "RedisEventSubscriber",
     "RedisKeys",
     "RedisMediaIndex",
+    "RedisPurge",
     "RedisStore",
     "RedisTemplateCatalogue",
+    "RedisThroughput",
     "RedisUnitOfWork",
     "create_client",
     "delete_prefix",

@@ -14,6 +14,7 @@ from typing import Any, Final
 from cattrs.preconf.json import make_converter
 
 from dispatcher_adapters.event_wire import dump_event, load_event
+from dispatcher_adapters.outbound_codec import register_content_hooks
 from dispatcher_core.entities import AgentPresence, Conversation, Message, PendingMessage
 from dispatcher_core.errors import StoreError
 
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 _converter = make_converter()
+register_content_hooks(_converter)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 

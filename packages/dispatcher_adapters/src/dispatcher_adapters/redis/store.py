@@ -77,3 +77,8 @@ class RedisStore:
 
     def unit_of_work(self) -> RedisUnitOfWork:
         return RedisUnitOfWork(self._ctx)
+
+    @property
+    def context(self) -> StoreContext:
+        """What the store's units of work share (for adapters beside it: retention)."""
+        return self._ctx

@@ -22,6 +22,7 @@ import redis.exceptions as redis_errors
 
 from dispatcher_adapters.redis.conversations import RedisConversations
 from dispatcher_adapters.redis.errors import UNAVAILABLE, translate
+from dispatcher_adapters.redis.outbox import RedisOutbox
 from dispatcher_adapters.redis.pending import RedisPending
 from dispatcher_adapters.redis.plan import CONFLICT, DUPLICATE, OPEN, SLOT, CommitPlan
 from dispatcher_adapters.redis.presence import RedisPresence
@@ -56,6 +57,7 @@ class RedisUnitOfWork:
         self._presence = RedisPresence(self._session)
         self._slots = RedisSlotClaims(self._session)
         self._committed = False
+        self._outbox = RedisOutbox(self._session)
 
     @property
     def conversations(self) -> RedisConversations:
@@ -83,6 +85,10 @@ class RedisUnitOfWork:
         numbered per agent in Redis: nothing to keep here."""
         return _PUBLISHED_AFTER_COMMIT
 
+    @property
+    def outbox(self) -> RedisOutbox:
+        return self._outbox
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -103,6 +109,7 @@ class RedisUnitOfWork:
         self._queue.stage(plan)
         self._presence.stage(plan)
         self._slots.stage(plan)
+        self._outbox.stage(plan)
         if plan.has_writes:
             outcome = await self._run(plan)
             code = str(outcome[0])
@@ -113,6 +120,7 @@ class RedisUnitOfWork:
         self._queue.committed()
         self._presence.committed()
         self._slots.committed()
+        self._outbox.committed()
         self._session.new_conversations.clear()
         self._session.presence_read.clear()
         self._session.prefetched.loads = None
@@ -152,5 +160,6 @@ class RedisUnitOfWork:
         self._pending.rolled_back()
         self._queue.rolled_back()
         self._presence.rolled_back()
+        self._outbox.rolled_back()
         self._session.new_conversations.clear()
         await self._slots.release()

@@ -18,7 +18,9 @@ from dispatcher_adapters.sql.engine import create_engine, normalize_url
 from dispatcher_adapters.sql.events import CHANNEL as EVENT_CHANNEL
 from dispatcher_adapters.sql.listener import PgEventEnvelope, PostgresEventSubscriber
 from dispatcher_adapters.sql.migrate import current_revision, downgrade, head_revision, upgrade
+from dispatcher_adapters.sql.purge import SqlPurge
 from dispatcher_adapters.sql.store import SchemaNotCurrent, SqlStore
+from dispatcher_adapters.sql.throughput import SqlThroughput
 from dispatcher_adapters.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
     "PgEventEnvelope",
     "PostgresEventSubscriber",
     "SchemaNotCurrent",
+    "SqlPurge",
     "SqlStore",
+    "SqlThroughput",
     "SqlUnitOfWork",
     "create_engine",
     "current_revision",

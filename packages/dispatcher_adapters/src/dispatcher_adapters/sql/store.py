@@ -35,6 +35,7 @@ from dispatcher_adapters.sql.media import SqlMediaIndex
 from dispatcher_adapters.sql.migrate import current_revision, head_revision, upgrade
 from dispatcher_adapters.sql.statements import Statements
 from dispatcher_adapters.sql.templates import SqlTemplateCatalogue
+from dispatcher_adapters.sql.transaction import Transaction
 from dispatcher_adapters.sql.unit_of_work import SqlUnitOfWork
 from dispatcher_core.errors import InvalidInput, StoreUnavailable
 
@@ -172,6 +173,11 @@ class SqlStore:
     def media_index(self) -> SqlMediaIndex:
         """The media ids customers' messages announced, kept in this database (the ``MediaIndex`` port)."""
         return SqlMediaIndex(self._engine, self._lock)
+
+    def transaction(self) -> Transaction:
+        """A bare transaction on the store's connections, for adapters that are not part of the unit of work
+        (the shared throughput)."""
+        return Transaction(self._connections, self._statements, self._lock)
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database answers (for ``/readyz``)."""

@@ -9,9 +9,12 @@ Constraints carry the invariants, so the database enforces them whatever the cod
   stored once, however many instances receive it.
 * ``dispatcher_slot_claims`` primary key (job, slot): I7, one run per scheduled slot.
 * ``ux_dispatcher_queue_position`` - one agent per queue position: the round-robin order is total.
-* ``version`` columns: the compare-and-set of conversations and presences.
+* ``version`` columns: the compare-and-set of conversations, presences and outbound messages.
 * ``dispatcher_event_counters`` primary key (agent): one per-agent event counter, bumped in the transaction of
   the events it numbers, so an agent's ``seq`` follows commit order (the PostgreSQL event transport).
+* ``dispatcher_outbound_messages``: the outbox (DESIGN I9), one row per outbound message, the entity as a
+  JSON document in ``data`` and beside it the columns it is looked up by; unique ``wamid`` and unique
+  (``agent_id``, ``client_id``) (a resent ``reply`` frame is stored once).
 
 Columns are declared in the order of the entities' fields: :mod:`~dispatcher_adapters.sql.rows` reads rows by
 position (a test keeps the two in step).
@@ -36,10 +39,12 @@ __all__ = [
     "events",
     "messages",
     "metadata",
+    "outbound_messages",
     "pending_messages",
     "presence",
     "queue",
     "slot_claims",
+    "throughput",
     "whatsapp_media",
     "whatsapp_templates",
 ]
@@ -248,4 +253,38 @@ event_counters = sa.Table(
     metadata,
     sa.Column("agent_id", sa.String, primary_key=True),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
+)
+
+outbound_messages = sa.Table(
+    "dispatcher_outbound_messages",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("conversation_id", sa.String, nullable=True),
+    sa.Column("agent_id", sa.String, nullable=True),
+    sa.Column("client_id", sa.String, nullable=True),
+    sa.Column("wamid", sa.String, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("template_name", sa.String, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    # not_before, else created_at: when a queued message may be sent (the sender's claim order)
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.UniqueConstraint("agent_id", "client_id", name="ux_dispatcher_outbound_client"),
+    sa.UniqueConstraint("wamid", name="ux_dispatcher_outbound_wamid"),
+)
+_o = outbound_messages.c
+sa.Index("ix_dispatcher_outbound_due", _o.status, _o.due_at, _o.id)
+sa.Index("ix_dispatcher_outbound_status", _o.status, _o.updated_at, _o.created_at, _o.id)
+sa.Index("ix_dispatcher_outbound_conversation", _o.conversation_id, _o.created_at, _o.id)
+sa.Index("ix_dispatcher_outbound_created", _o.created_at)
+
+# Send slots shared by every instance (ThroughputReservations): the next free slot of each phone number, in
+# microseconds since the epoch (an integer: the same arithmetic on both databases).
+throughput = sa.Table(
+    "dispatcher_throughput",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("next_slot_us", sa.BigInteger, nullable=False),
 )

@@ -16,6 +16,7 @@ from dispatcher_adapters.sql.connections import Connections
 from dispatcher_adapters.sql.events import SqlEventJournal
 from dispatcher_adapters.sql.repositories import (
     SqlConversationRepository,
+    SqlOutboxRepository,
     SqlPendingStore,
     SqlPresenceRepository,
     SqlQueueRepository,
@@ -30,7 +31,7 @@ __all__ = ["SqlUnitOfWork"]
 class SqlUnitOfWork:
     """Implements :class:`~dispatcher_core.ports.UnitOfWork`. Made by :meth:`SqlStore.unit_of_work`."""
 
-    __slots__ = ("_conversations", "_events", "_pending", "_presence", "_queue", "_slots", "_tx")
+    __slots__ = ("_conversations", "_events", "_outbox", "_pending", "_presence", "_queue", "_slots", "_tx")
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self._queue = SqlQueueRepository(self._tx)
         self._presence = SqlPresenceRepository(self._tx)
         self._slots = SqlSlotClaims(self._tx)
+        self._outbox = SqlOutboxRepository(self._tx)
 
     @property
     def conversations(self) -> SqlConversationRepository:
@@ -71,6 +73,10 @@ class SqlUnitOfWork:
     @property
     def events(self) -> SqlEventJournal:
         return self._events
+
+    @property
+    def outbox(self) -> SqlOutboxRepository:
+        return self._outbox
 
     async def __aenter__(self) -> Self:
         await self._tx.open()

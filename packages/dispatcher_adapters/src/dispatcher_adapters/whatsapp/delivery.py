@@ -8,20 +8,30 @@ so a crash at any point leaves a message either ``queued`` (never attempted: saf
 (maybe attempted: recovery marks it ``unknown``, a status webhook carrying our reference settles it), or
 settled. Nothing is dropped, and nothing whose outcome is unknown is sent a second time. The ``queued`` ->
 ``sending`` save is a compare-and-set, so two instances recovering the same message cannot both send it.
+
+The sender loop (:meth:`OutboxDelivery.send_due`, every tick of every instance, and
+``dispatcher worker``) claims due ``queued`` messages with that compare-and-set; a ``sending`` message is
+its claimer's lease: if the claimer dies, :meth:`OutboxDelivery.recover` turns it ``unknown`` once the lease
+(``stale_after``) is over, never sending it again. With ``retry_when_unavailable`` (agents' replies), a
+message that could not be sent because Graph is unavailable (5xx, 429, throttling codes, connection
+refused, breaker open) goes back to ``queued`` with a growing ``not_before`` and is tried again, until the
+customer's 24 h window is over (counted from the message's creation, an upper bound of the real window:
+Graph refuses earlier with 131047, which fails it at once); then it fails with that reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from dispatcher_core.errors import ConcurrencyConflict, NotFound
 from dispatcher_core.messaging.command_bus import CommandBus
 from dispatcher_core.messaging.commands import SendTemplateMessage, SendTextMessage
-from dispatcher_core.messaging.error_codes import GraphError, agent_message
+from dispatcher_core.messaging.error_codes import ErrorClass, GraphError, agent_message, classify
 from dispatcher_core.messaging.errors import CircuitOpen, InvalidTransition, SendFailed, SendOutcomeUnknown
 from dispatcher_core.messaging.event_dispatcher import EventDispatcher
 from dispatcher_core.messaging.events import MessageFailed, MessageSent, MessageStatusChanged, TemplateUsed
@@ -33,13 +43,24 @@ from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.message_sender import MessageSender
 from dispatcher_core.ports.outbox_repository import OutboxRepository
 
-__all__ = ["OutboxDelivery", "RecoveryReport", "Transition", "sent_event", "settle"]
+__all__ = ["OutboxDelivery", "RecoveryReport", "SettledHook", "Transition", "sent_event", "settle"]
 
 _log = logging.getLogger(__name__)
 
 Transition = Callable[[OutboundMessage], OutboundMessage]
+#: Called with (the message as stored, its status before) whenever a send moved it: sent, failed, unknown or
+#: back to queued. The app turns it into a ``message.status`` domain event.
+SettledHook = Callable[[OutboundMessage, OutboundStatus], Awaitable[None]]
 _SAVE_ATTEMPTS = 10
 _PAGE = 100
+#: How long a customer's window stays open after their message (and so the longest a reply is retried).
+CUSTOMER_WINDOW = timedelta(hours=24)
+_MAX_RETRY_DELAY = timedelta(minutes=5)
+WINDOW_CLOSED_REASON = "the customer's 24 h window closed before WhatsApp was available: send a template"
+
+
+async def _no_hook(message: OutboundMessage, previous: OutboundStatus) -> None:
+    return None
 
 
 def _uuid() -> str:
@@ -94,7 +115,9 @@ class OutboxDelivery:
         validator: TemplateMessageValidator | None = None,
         new_id: Callable[[], str] = _uuid,
         template_check: TemplateCatalogueCheck | None = None,
+        on_settled: SettledHook = _no_hook,
     ) -> None:
+        self.on_settled = on_settled
         self.outbox = outbox
         self._sender = sender
         self._events = events
@@ -139,14 +162,49 @@ class OutboxDelivery:
             return stored  # the same (agent, client_id) was already accepted: never send it twice
         return await self.deliver(stored)
 
-    async def deliver(self, message: OutboundMessage, *, requeue_if_circuit_open: bool = False) -> OutboundMessage:
+    async def deliver(
+        self,
+        message: OutboundMessage,
+        *,
+        requeue_if_circuit_open: bool = False,
+        retry_when_unavailable: bool = False,
+    ) -> OutboundMessage:
         """Send a ``queued`` message and settle it. Returns the stored result.
 
-        If the circuit breaker refuses the send, the message is marked failed (an agent's reply: they are
-        told to try later) or, with ``requeue_if_circuit_open``, put back to ``queued`` and
-        :class:`CircuitOpen` is raised so that the caller (a bulk send) waits and tries again. If another
-        instance took the message first, its current state is returned and nothing is sent.
+        If the circuit breaker refuses the send, the message is marked failed, or with
+        ``requeue_if_circuit_open`` put back to ``queued`` and :class:`CircuitOpen` is raised so that the
+        caller (a bulk send) waits and tries again, or with ``retry_when_unavailable`` put back to ``queued``
+        for a later try (as after a retryable Graph error; see the module docstring). If another instance took
+        the message first, its current state is returned and nothing is sent.
         """
+        result = await self._deliver(message, requeue_if_circuit_open, retry_when_unavailable)
+        if result.status is not message.status:
+            await self.on_settled(result, message.status)
+        return result
+
+    async def _deliver(
+        self, message: OutboundMessage, requeue_if_circuit_open: bool, retry_when_unavailable: bool
+    ) -> OutboundMessage:
+        if retry_when_unavailable and self._clock.now() >= message.created_at + CUSTOMER_WINDOW:
+            error = GraphError(code=None, http_status=None, title=WINDOW_CLOSED_REASON)
+            now = self._clock.now()
+            _, after = await settle(self.outbox, message, lambda m: m.cancel(now, WINDOW_CLOSED_REASON))
+            if after.status is OutboundStatus.FAILED and message.status is OutboundStatus.QUEUED:
+                await self._events.dispatch(
+                    MessageFailed(
+                        reference=after.id,
+                        to=after.to,
+                        reason=WINDOW_CLOSED_REASON,
+                        at=now,
+                        attempts=after.attempts,
+                        error_code=error.code,
+                        error_title=error.title,
+                        conversation_id=after.conversation_id,
+                        agent_id=after.agent_id,
+                        template_name=after.template_name,
+                    )
+                )
+            return after
         try:
             sending = await self.outbox.save(message.start_sending(self._clock.now()))
         except ConcurrencyConflict:
@@ -161,10 +219,15 @@ class OutboxDelivery:
             if requeue_if_circuit_open:
                 await settle(self.outbox, sending, lambda m: m.requeue(self._clock.now(), attempts))
                 raise
+            if retry_when_unavailable:
+                return await self._retry_later(sending, attempts)
             error = GraphError(code=None, http_status=None, title=str(exc))
             return await self._failed(sending, error, attempts, "WhatsApp is unavailable right now: try again later")
         except SendFailed as exc:
-            return await self._failed(sending, exc.error, sending.attempts + exc.attempts, agent_message(exc.error))
+            attempts = sending.attempts + exc.attempts
+            if retry_when_unavailable and classify(exc.error.code, exc.error.http_status) is not ErrorClass.PERMANENT:
+                return await self._retry_later(sending, attempts)
+            return await self._failed(sending, exc.error, attempts, agent_message(exc.error))
         except SendOutcomeUnknown as exc:
             return await self._unknown(sending, sending.attempts + exc.attempts)
         except Exception:
@@ -183,6 +246,31 @@ class OutboxDelivery:
                     TemplateUsed(after.id, after.content.name, after.content.language, after.to, now)
                 )
         return after
+
+    async def _retry_later(self, sending: OutboundMessage, attempts: int) -> OutboundMessage:
+        """Graph is unavailable: back to ``queued``, not before an exponentially growing delay (1 s, 2 s, 4 s…
+        capped at 5 minutes), for the sender loop to try again."""
+        now = self._clock.now()
+        delay = min(timedelta(seconds=2 ** min(max(attempts - 1, 0), 16)), _MAX_RETRY_DELAY)
+        _, after = await settle(self.outbox, sending, lambda m: m.requeue(now, attempts, not_before=now + delay))
+        return after
+
+    async def send_due(self, *, limit: int = _PAGE, concurrency: int = 16) -> int:
+        """The sender loop's step: claim and send every ``queued`` message that is due, up to ``limit``,
+        ``concurrency`` requests at a time (each claim is the compare-and-set to ``sending``: a message another
+        instance claimed first is skipped). Returns how many this call moved on (sent, failed, unknown).
+        Replies are retried later if Graph is unavailable. Throughput stays within the sender's limiter."""
+        due = await self.outbox.list_due(self._clock.now(), limit=limit)
+        if not due:
+            return 0
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(message: OutboundMessage) -> bool:
+            async with gate:
+                result = await self.deliver(message, retry_when_unavailable=True)
+            return result.status is not OutboundStatus.QUEUED
+
+        return sum(await asyncio.gather(*(one(message) for message in due)))
 
     async def _failed(self, sending: OutboundMessage, error: GraphError, attempts: int, reason: str) -> OutboundMessage:
         now = self._clock.now()
@@ -233,6 +321,7 @@ class OutboxDelivery:
                 )
                 if after.status is OutboundStatus.UNKNOWN and before.status is OutboundStatus.SENDING:
                     marked += 1
+                    await self.on_settled(after, OutboundStatus.SENDING)
                     await self._events.dispatch(
                         MessageStatusChanged(
                             reference=after.id,

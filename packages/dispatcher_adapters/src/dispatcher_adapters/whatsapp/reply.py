@@ -2,46 +2,41 @@
 
 ``ReplyService.reply(agent_id, conversation_id, text, client_id)``:
 
-1. checks the text (1 to 4096 characters) and that the conversation is open and the agent's; a refusal
-   raises (``InvalidMessage``, ``ConversationNotFound``, ``ConversationAlreadyClosed``,
-   ``NotConversationOwner``) and changes nothing: the app answers an ``error`` frame;
-2. a ``client_id`` seen before for that agent returns the first reply's result (``duplicate``): a resent
-   frame is never sent twice, even when both arrive at once (the outbox's unique key decides);
-3. dispatches ``SendTextMessage`` through the command bus (outbox first, then the resilient sender);
-4. if Meta accepted it (or may have: ``unknown``), tells the orchestrator the agent replied, which marks the
-   customer's messages answered for the response timeout (rule 6). A send that certainly failed leaves them
-   unanswered: the customer is still waiting.
+1. checks the text (1 to 4096 characters) and the ``client_id``; a refusal raises (``InvalidMessage``,
+   ``InvalidInput``) and changes nothing;
+2. ``DispatcherOrchestrator.handle_agent_reply`` then, in ONE unit of work, checks the conversation is open
+   and the agent's (``ConversationNotFound``, ``ConversationAlreadyClosed``, ``NotConversationOwner``),
+   stores the reply in the outbox (``queued``) and in the conversation (direction ``out``) and marks the
+   customer answered (rule 6). A ``client_id`` seen before for that agent returns the first reply
+   (``duplicate``): a resent frame is never stored or sent twice (the outbox's unique key decides);
+3. after the commit the reply is sent at once from the outbox (the same compare-and-set claim as the
+   sender loop, so it is sent once even if a sender loop sees it too). If Graph is unavailable it stays
+   ``queued`` and the sender loop retries it (see :mod:`.delivery`); a refusal fails it at once.
 
 The app answers ``reply.accepted`` when :attr:`ReplyResult.accepted`, else an ``error`` frame with
-:attr:`ReplyResult.error` (for instance "window closed: send a template").
+:attr:`ReplyResult.error` (for instance "window closed: send a template"). A reply that was accepted but
+later fails (or is delivered, read) reaches the agent as a ``message.status`` event.
+
+A failed reply leaves the customer marked answered: the agent was told and decides what to send instead.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from dispatcher_adapters.whatsapp.delivery import OutboxDelivery
 from dispatcher_core.entities import Conversation
-from dispatcher_core.errors import (
-    ConversationAlreadyClosed,
-    ConversationNotFound,
-    InvalidInput,
-    NotConversationOwner,
-)
-from dispatcher_core.messaging.command_bus import CommandBus
-from dispatcher_core.messaging.commands import SendTextMessage
+from dispatcher_core.errors import InvalidInput
 from dispatcher_core.messaging.error_codes import GraphError, agent_message
-from dispatcher_core.messaging.outbound import OutboundMessage, OutboundStatus
+from dispatcher_core.messaging.outbound import OutboundMessage, OutboundStatus, TextContent
 from dispatcher_core.messaging.validation import validate_text_body
 from dispatcher_core.orchestrator import DispatcherOrchestrator
-from dispatcher_core.ports.outbox_repository import OutboxRepository
-from dispatcher_core.ports.unit_of_work import UnitOfWorkFactory
 
 __all__ = ["ReplyResult", "ReplyService"]
 
-_log = logging.getLogger(__name__)
 _CLIENT_ID_MAX = 128
 
 
@@ -64,8 +59,8 @@ class ReplyResult:
 
     @property
     def accepted(self) -> bool:
-        """Not failed: Meta has it, may have it (``unknown``: the agent is told when the status webhook
-        comes), or, for a duplicate frame, the first one is still being sent."""
+        """Not failed: stored and sent, being sent, queued for a retry, recorded, or Meta may have it
+        (``unknown``: the agent is told when the status webhook comes)."""
         return self.message.status is not OutboundStatus.FAILED
 
     @property
@@ -81,77 +76,41 @@ class ReplyService:
     def __init__(
         self,
         *,
-        uow_factory: UnitOfWorkFactory,
         orchestrator: DispatcherOrchestrator,
-        bus: CommandBus,
-        outbox: OutboxRepository,
+        delivery: OutboxDelivery,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        send: bool = True,
     ) -> None:
+        """``send=False`` stores replies as ``recorded`` and sends nothing (no WhatsApp configured)."""
         self._new_id = new_id
-        self._uow_factory = uow_factory
         self._orchestrator = orchestrator
-        self._bus = bus
-        self._outbox = outbox
+        self._delivery = delivery
+        self._send = send
 
     async def reply(self, agent_id: str, conversation_id: str, text: str, client_id: str | None = None) -> ReplyResult:
-        earlier = await self._check(agent_id, text, client_id)
-        if earlier is not None:
-            return ReplyResult(earlier, duplicate=True, answered=False)
-        async with self._uow_factory() as uow:
-            conversation = await uow.conversations.get(conversation_id)
-        if conversation is None:
-            raise ConversationNotFound(conversation_id)
-        if not conversation.is_open:
-            raise ConversationAlreadyClosed(f"conversation {conversation_id} is closed")
-        if conversation.agent_id != agent_id:
-            raise NotConversationOwner(f"conversation {conversation_id} is not assigned to agent {agent_id}")
-        return await self.send_to(conversation, agent_id, text, client_id, mark_answered=True)
+        validate_text_body(text)
+        if client_id is not None and not 0 < len(client_id) <= _CLIENT_ID_MAX:
+            raise InvalidInput(f"client_id: must be 1 to {_CLIENT_ID_MAX} characters, got {len(client_id)}")
+        content = TextContent(text)
+        status = OutboundStatus.QUEUED if self._send else OutboundStatus.RECORDED
 
-    async def send_to(
-        self,
-        conversation: Conversation,
-        agent_id: str,
-        text: str,
-        client_id: str | None = None,
-        *,
-        mark_answered: bool = False,
-    ) -> ReplyResult:
-        """Steps 2 to 4 for a caller that already read the conversation and checked the agent owns it (the
-        app's ``ReplySender`` seam). With ``mark_answered`` false the orchestrator is not told: the caller
-        records the reply itself."""
-        earlier = await self._check(agent_id, text, client_id)
-        if earlier is not None:
-            return ReplyResult(earlier, duplicate=True, answered=False)
-        reference = self._new_id()
-        message = await self._bus.dispatch(
-            SendTextMessage(
-                to=conversation.customer_id,
-                text=text,
+        def outbound(conversation: Conversation, now: datetime) -> OutboundMessage:
+            return OutboundMessage.queue(
+                id=self._new_id(),
                 business_number_id=conversation.business_number_id,
+                to=conversation.customer_id,
+                content=content,
+                now=now,
                 conversation_id=conversation.id,
                 agent_id=agent_id,
                 client_id=client_id,
-                reference=reference,
+                status=status,
             )
-        )
-        if message.id != reference:
-            # A concurrent frame with the same client_id got there first; that one is being sent.
-            return ReplyResult(message, duplicate=True, answered=False)
-        answered = False
-        if mark_answered and message.status.accepted:
-            try:
-                await self._orchestrator.handle_agent_replied(agent_id, conversation.id)
-                answered = True
-            except (NotConversationOwner, ConversationAlreadyClosed) as exc:
-                # Sent, but the conversation changed hands or closed meanwhile: nothing left to mark answered.
-                _log.info("reply %s sent after its conversation changed: %s", message.id, exc)
-        return ReplyResult(message, duplicate=False, answered=answered)
 
-    async def _check(self, agent_id: str, text: str, client_id: str | None) -> OutboundMessage | None:
-        """Refuse bad input before any other work; return the earlier reply with the same ``client_id``."""
-        validate_text_body(text)
-        if client_id is None:
-            return None
-        if not 0 < len(client_id) <= _CLIENT_ID_MAX:
-            raise InvalidInput(f"client_id: must be 1 to {_CLIENT_ID_MAX} characters, got {len(client_id)}")
-        return await self._outbox.get_by_client_id(agent_id, client_id)
+        recorded = await self._orchestrator.handle_agent_reply(agent_id, conversation_id, outbound)
+        if recorded.duplicate:
+            return ReplyResult(recorded.message, duplicate=True, answered=False)
+        message = recorded.message
+        if self._send:
+            message = await self._delivery.deliver(message, retry_when_unavailable=True)
+        return ReplyResult(message, duplicate=False, answered=True)

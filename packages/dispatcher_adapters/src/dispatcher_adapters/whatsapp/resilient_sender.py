@@ -19,6 +19,7 @@ and breaker timeouts with a manual clock and never really wait.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from typing import assert_never
 
 from dispatcher_adapters.whatsapp.metrics import WhatsAppMetrics
 from dispatcher_adapters.whatsapp.settings import WhatsAppSettings
+from dispatcher_core.errors import StoreUnavailable
 from dispatcher_core.messaging.circuit_breaker import CircuitBreaker, CircuitPermit
 from dispatcher_core.messaging.error_codes import ErrorClass
 from dispatcher_core.messaging.errors import CircuitOpen, SendFailed, SendOutcomeUnknown
@@ -35,8 +37,11 @@ from dispatcher_core.messaging.retry_policy import GiveUp, RecipientBackoff, Ret
 from dispatcher_core.messaging.throughput import ThroughputLimiter
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.message_sender import MessageSender, SendReceipt
+from dispatcher_core.ports.throughput_reservations import ThroughputReservations
 
 __all__ = ["ResilientSender", "Sleeper"]
+
+_log = logging.getLogger(__name__)
 
 #: Waits that many seconds. ``asyncio.sleep`` in production; tests pass one that advances a manual clock.
 Sleeper = Callable[[float], Awaitable[None]]
@@ -57,7 +62,11 @@ class ResilientSender:
         sleep: Sleeper = asyncio.sleep,
         metrics: WhatsAppMetrics | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        shared_throughput: ThroughputReservations | None = None,
     ) -> None:
+        """``shared_throughput``: send slots shared with every other instance (Redis or PostgreSQL), so the
+        number's rate holds for their sum; without it (or while it is unreachable) the rate is this process's."""
+        self._shared = shared_throughput
         self._inner = inner
         self._clock = clock
         self.retry = retry or RetryPolicy()
@@ -81,6 +90,7 @@ class ResilientSender:
         sleep: Sleeper = asyncio.sleep,
         metrics: WhatsAppMetrics | None = None,
         random_source: Callable[[], float] | None = None,
+        shared_throughput: ThroughputReservations | None = None,
     ) -> ResilientSender:
         """The seed's settings: ``WHATSAPP_RETRY_*`` and ``WHATSAPP_CIRCUIT_BREAKER_*``."""
         retry = RetryPolicy(
@@ -105,6 +115,7 @@ class ResilientSender:
             throughput_per_second=settings.throughput_per_second,
             sleep=sleep,
             metrics=metrics,
+            shared_throughput=shared_throughput,
         )
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
@@ -169,6 +180,17 @@ class ResilientSender:
     async def _throttle(self, business_number_id: str) -> None:
         if self._throughput is None:
             return
+        if self._shared is not None:
+            try:
+                wait = await self._shared.reserve(
+                    business_number_id, timedelta(seconds=1 / self._throughput), self._clock.now()
+                )
+            except StoreUnavailable:
+                _log.warning("shared throughput unreachable: limiting %s in this process only", business_number_id)
+            else:
+                if wait > timedelta(0):
+                    await self._sleep(wait.total_seconds())
+                return
         limiter = self._limiters.get(business_number_id)
         if limiter is None:
             limiter = self._limiters[business_number_id] = ThroughputLimiter(self._throughput)

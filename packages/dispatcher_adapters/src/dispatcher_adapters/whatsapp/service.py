@@ -46,12 +46,14 @@ from dispatcher_adapters.whatsapp.status_webhook import StatusWebhookHandler
 from dispatcher_adapters.whatsapp.templates import TemplateSync
 from dispatcher_core.messaging.command_bus import CommandBus
 from dispatcher_core.messaging.event_dispatcher import EventDispatcher
+from dispatcher_core.messaging.outbox_store import UnitOfWorkOutbox
 from dispatcher_core.messaging.template_check import TemplateCatalogueCheck
 from dispatcher_core.orchestrator import DispatcherOrchestrator
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.media_index import MediaIndex
 from dispatcher_core.ports.outbox_repository import OutboxRepository
 from dispatcher_core.ports.template_catalogue import TemplateCatalogue
+from dispatcher_core.ports.throughput_reservations import ThroughputReservations
 from dispatcher_core.ports.unit_of_work import UnitOfWorkFactory
 
 __all__ = ["MEDIA_ID_LIFETIME", "WhatsAppSending"]
@@ -67,7 +69,6 @@ class WhatsAppSending:
         self,
         settings: WhatsAppSettings,
         *,
-        outbox: OutboxRepository,
         clock: Clock,
         uow_factory: UnitOfWorkFactory,
         orchestrator: DispatcherOrchestrator,
@@ -77,7 +78,14 @@ class WhatsAppSending:
         random_source: Callable[[], float] | None = None,
         catalogue: TemplateCatalogue | None = None,
         media_index: MediaIndex | None = None,
+        outbox: OutboxRepository | None = None,
+        shared_throughput: ThroughputReservations | None = None,
     ) -> None:
+        """``outbox``: where the sender reads and moves messages; by default the store's own
+        (``uow_factory``), which is where agents' replies are written. Only tests of the sender alone pass
+        another one."""
+        outbox = outbox if outbox is not None else UnitOfWorkOutbox(uow_factory)
+        self.outbox = outbox
         self.settings = settings
         self.metrics = WhatsAppMetrics(registry)
         self.cloud_api = CloudApiSender.from_settings(settings, transport=transport)
@@ -99,7 +107,13 @@ class WhatsAppSending:
                 clock=clock,
             )
         self.sender = ResilientSender.from_settings(
-            self.cloud_api, settings, clock=clock, sleep=sleep, metrics=self.metrics, random_source=random_source
+            self.cloud_api,
+            settings,
+            clock=clock,
+            sleep=sleep,
+            metrics=self.metrics,
+            random_source=random_source,
+            shared_throughput=shared_throughput,
         )
         self.events = EventDispatcher()
         self.metrics.subscribe(self.events)
@@ -115,7 +129,7 @@ class WhatsAppSending:
         self.delivery.register(self.bus)
         self.bulk = BulkSender(self.delivery, clock=clock, concurrency=settings.bulk_concurrency, sleep=sleep)
         self.bulk.register(self.bus)
-        self.replies = ReplyService(uow_factory=uow_factory, orchestrator=orchestrator, bus=self.bus, outbox=outbox)
+        self.replies = ReplyService(orchestrator=orchestrator, delivery=self.delivery)
         self.statuses = StatusWebhookHandler(outbox=outbox, events=self.events, clock=clock, uow_factory=uow_factory)
         self.analytics = WhatsAppAnalytics(outbox, clock)
         self.analytics.subscribe(self.events)

@@ -122,8 +122,12 @@ class AdminController:
                 return JSONResponse({"error": f"no conversation {conversation_id!r}"}, status_code=404)
             messages = await uow.conversations.get_messages(conversation_id)
             pending = await uow.pending.list(conversation_id)
+            outbound = await uow.outbox.list_by_conversation(conversation_id)
         return JSONResponse(
-            {**conversation_payload(conversation, messages), "pending": converter.unstructure(list(pending))}
+            {
+                **conversation_payload(conversation, messages, outbound),
+                "pending": converter.unstructure(list(pending)),
+            }
         )
 
     async def stats(self, request: Request) -> Response:

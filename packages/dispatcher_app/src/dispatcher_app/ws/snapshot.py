@@ -16,9 +16,12 @@ async def agent_hello(uow_factory: UnitOfWorkFactory, agent_id: str) -> JSON:
     """``{"type": "hello", "agent_id", "conversations": [...]}`` (without ``seq``, added when sent)."""
     async with uow_factory() as uow:
         conversations = await uow.conversations.list_by_agent(agent_id)
-        snapshot = [(c, await uow.conversations.get_messages(c.id)) for c in conversations]
+        snapshot = [
+            (c, await uow.conversations.get_messages(c.id), await uow.outbox.list_by_conversation(c.id))
+            for c in conversations
+        ]
     return {
         "type": "hello",
         "agent_id": agent_id,
-        "conversations": [agent_conversation_payload(c, messages) for c, messages in snapshot],
+        "conversations": [agent_conversation_payload(c, messages, outbound) for c, messages, outbound in snapshot],
     }

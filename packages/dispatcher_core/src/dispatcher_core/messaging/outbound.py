@@ -8,7 +8,8 @@ webhook, so a send whose answer was lost can still be matched to its outcome. St
     sending -> failed            the API refused it: certainly not sent
     sending -> unknown           no answer: maybe sent; reconciled from a status webhook
     sending -> queued            refused before reaching Meta (circuit open): not sent
-    queued  -> failed            cancelled before any attempt
+    queued  -> failed            cancelled before any attempt, or the customer's 24 h window closed first
+    recorded                     no WhatsApp configured: stored in the conversation, never sent
     sent -> delivered -> read    status webhooks; ``unknown`` may jump to sent, delivered, read or failed
     sent    -> failed            a status webhook reports a late failure
 
@@ -40,6 +41,8 @@ class OutboundStatus(enum.StrEnum):
     READ = "read"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    #: Stored without being sent (no WhatsApp configured: the demo, offline tests). Final.
+    RECORDED = "recorded"
 
     @property
     def accepted(self) -> bool:
@@ -51,6 +54,7 @@ _ACCEPTED = frozenset({OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundSt
 #: How far along a message is; webhooks only ever move it forward.
 _RANK = {
     OutboundStatus.QUEUED: 0,
+    OutboundStatus.RECORDED: 0,
     OutboundStatus.SENDING: 1,
     OutboundStatus.UNKNOWN: 1,
     OutboundStatus.SENT: 2,
@@ -98,6 +102,8 @@ class OutboundMessage:
     delivered_at: datetime | None = None
     read_at: datetime | None = None
     failed_at: datetime | None = None
+    #: A ``queued`` message is not sent before this time (the backoff after Graph was unavailable).
+    not_before: datetime | None = None
     version: int = 0
 
     @classmethod
@@ -113,13 +119,20 @@ class OutboundMessage:
         agent_id: str | None = None,
         client_id: str | None = None,
         bulk_id: str | None = None,
+        status: OutboundStatus = OutboundStatus.QUEUED,
     ) -> OutboundMessage:
-        """A new message, ``queued``. The content was validated when it was built."""
+        """A new message, ``queued`` (or ``recorded``: kept, never sent). The content was validated when it
+        was built."""
+        if status not in (OutboundStatus.QUEUED, OutboundStatus.RECORDED):
+            raise InvalidInput(f"outbound message: a new message is queued or recorded, not {status}")
         if not id or len(id) > 512:
             raise InvalidInput("outbound message: id must be 1 to 512 characters (Meta's callback data limit)")
         if not business_number_id:
             raise InvalidInput("outbound message: business_number_id must be a non-empty string")
-        validate_recipient(to)
+        if status is OutboundStatus.QUEUED:
+            validate_recipient(to)  # a recorded message is never sent: any customer id (simulators) will do
+        elif not to:
+            raise InvalidInput("outbound message: to must be a non-empty string")
         if client_id is not None and agent_id is None:
             raise InvalidInput("outbound message: a client_id belongs to an agent, agent_id is missing")
         return cls(
@@ -127,7 +140,7 @@ class OutboundMessage:
             business_number_id=business_number_id,
             to=to,
             content=content,
-            status=OutboundStatus.QUEUED,
+            status=status,
             created_at=now,
             updated_at=now,
             conversation_id=conversation_id,
@@ -153,10 +166,11 @@ class OutboundMessage:
         self._move(frozenset({OutboundStatus.QUEUED}), OutboundStatus.SENDING)
         return replace(self, status=OutboundStatus.SENDING, updated_at=now)
 
-    def requeue(self, now: datetime, attempts: int) -> OutboundMessage:
-        """The send did not happen (refused before reaching Meta): back to ``queued`` for a later try."""
+    def requeue(self, now: datetime, attempts: int, *, not_before: datetime | None = None) -> OutboundMessage:
+        """The send did not happen (refused before reaching Meta, or Graph unavailable): back to ``queued``
+        for a later try, not before ``not_before``."""
         self._move(frozenset({OutboundStatus.SENDING}), OutboundStatus.QUEUED)
-        return replace(self, status=OutboundStatus.QUEUED, attempts=attempts, updated_at=now)
+        return replace(self, status=OutboundStatus.QUEUED, attempts=attempts, updated_at=now, not_before=not_before)
 
     def mark_sent(self, wamid: str, now: datetime, attempts: int) -> OutboundMessage:
         """Meta accepted it. A status webhook may have got here first: then only the wamid is filled in."""
@@ -213,6 +227,8 @@ class OutboundMessage:
             return failed.mark_failed(failure, at, self.attempts)
         if status not in (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ):
             raise InvalidInput(f"apply_status: {status} is not a webhook status (sent, delivered, read, failed)")
+        if self.status is OutboundStatus.RECORDED:
+            return self  # never sent: Meta cannot know it
         if self.status is OutboundStatus.FAILED or _RANK[self.status] >= _RANK[status]:
             return self if wamid == self.wamid else replace(self, wamid=wamid, updated_at=at)
         reached = _RANK[status]

@@ -1,4 +1,5 @@
 from dispatcher_core.orchestrator.dispatcher_orchestrator import (
+    AgentReply,
     DispatcherOrchestrator,
     DistributionResult,
     IncomingOutcome,
@@ -12,6 +13,7 @@ from dispatcher_core.orchestrator.queries import (
 )
 
 __all__ = [
+    "AgentReply",
     "ConversationDetail",
     "DispatcherOrchestrator",
     "DispatcherQueries",

@@ -47,6 +47,7 @@ from dispatcher_core.events import (
     MessageReceived,
     QueueUpdated,
 )
+from dispatcher_core.messaging.outbound import OutboundMessage, TextContent
 from dispatcher_core.orchestrator.queries import DispatcherQueries
 from dispatcher_core.ports import Clock, EventPublisher, UnitOfWork, UnitOfWorkFactory
 from dispatcher_core.services.assignment import AssignmentService
@@ -66,7 +67,10 @@ from dispatcher_core.types import (
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["DispatcherOrchestrator", "DistributionResult", "IncomingOutcome", "TimeoutResult"]
+__all__ = ["AgentReply", "DispatcherOrchestrator", "DistributionResult", "IncomingOutcome", "TimeoutResult"]
+
+#: Builds the outbound message of a reply from the conversation it answers and the time of the reply.
+OutboundFactory = Callable[[Conversation, datetime], OutboundMessage]
 
 T = TypeVar("T")
 Events = list[DomainEvent]
@@ -87,6 +91,17 @@ class IncomingOutcome:
     duplicate: bool
     conversation_id: str | None
     decision: AssignmentDecision | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReply:
+    """What :meth:`DispatcherOrchestrator.handle_agent_reply` stored: the conversation (answered), the
+    outbound message as stored; ``duplicate`` when the agent's ``client_id`` had been seen (nothing stored,
+    ``message`` is the first one)."""
+
+    conversation: Conversation
+    message: OutboundMessage
+    duplicate: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +446,40 @@ class DispatcherOrchestrator:
 
         return await self._run(cycle)
 
+    async def handle_agent_reply(self, agent_id: str, conversation_id: str, outbound: OutboundFactory) -> AgentReply:
+        """The agent answered with a message to send (DESIGN I9): in ONE unit of work, the outbound message
+        goes into the outbox (``queued``, or ``recorded`` when nothing is sent), into the conversation's
+        history (direction ``out``, in arrival order with the customer's messages), and the customer's
+        messages are marked answered (rule 6). Sending happens after the commit, from the outbox. A
+        ``client_id`` the agent already used returns the first reply and changes nothing."""
+
+        async def cycle(uow: UnitOfWork, events: Events) -> AgentReply:
+            conversation = await self._owned(uow, agent_id, conversation_id)
+            now = self._clock.now()
+            message = outbound(conversation, now)
+            stored = await uow.outbox.add(message)
+            if stored.id != message.id:
+                return AgentReply(conversation, stored, duplicate=True)
+            await uow.conversations.add_message(
+                Message(
+                    id=stored.id,
+                    conversation_id=conversation.id,
+                    business_number_id=conversation.business_number_id,
+                    external_id=f"out:{stored.id}",
+                    direction=MessageDirection.OUTBOUND,
+                    kind=stored.kind,
+                    text=stored.content.body if isinstance(stored.content, TextContent) else stored.template_name,
+                    received_at=now,
+                    delivered_to=agent_id,
+                )
+            )
+            answered = conversation.record_agent_reply(now)
+            await uow.conversations.save(answered)
+            await self._commit(uow, events)
+            return AgentReply(answered, stored, duplicate=False)
+
+        return await self._run(cycle)
+
     async def close_conversation(self, agent_id: str, conversation_id: str) -> None:
         """The agent closes their own conversation. A later customer message opens a new one. Frees capacity,
         so pending work is redistributed."""
@@ -507,6 +556,9 @@ class DispatcherOrchestrator:
             await uow.conversations.mark_delivered([item.message_id for item in pending], agent_id)
         await self._queue(uow).move_to_end(agent_id)
         history = await uow.conversations.get_messages(conversation.id)
+        outbound: tuple[OutboundMessage, ...] = ()
+        if any(message.direction is MessageDirection.OUTBOUND for message in history):
+            outbound = tuple(await uow.outbox.list_by_conversation(conversation.id))  # only if ever replied to
         events.append(
             ConversationAssigned(
                 conversation_id=conversation.id,
@@ -518,6 +570,7 @@ class DispatcherOrchestrator:
                 reason=reason,
                 at=now,
                 previous_agent_id=previous,
+                outbound=outbound,
             )
         )
 

@@ -5,6 +5,7 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 """
 
 from dispatcher_core.ports.clock import Clock
+from dispatcher_core.ports.conversation_purge import ConversationPurge
 from dispatcher_core.ports.conversation_repository import ConversationRepository
 from dispatcher_core.ports.event_journal import EventJournal
 from dispatcher_core.ports.event_publisher import EventPublisher
@@ -17,11 +18,13 @@ from dispatcher_core.ports.presence_repository import PresenceRepository
 from dispatcher_core.ports.queue_repository import QueueRepository
 from dispatcher_core.ports.slot_claims import SlotClaims
 from dispatcher_core.ports.template_catalogue import TemplateCatalogue
+from dispatcher_core.ports.throughput_reservations import ThroughputReservations
 from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "AgentResync",
     "Clock",
+    "ConversationPurge",
     "ConversationRepository",
     "EnvelopeHandler",
     "EventEnvelope",
@@ -38,6 +41,7 @@ __all__ = [
     "SendReceipt",
     "SlotClaims",
     "TemplateCatalogue",
+    "ThroughputReservations",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]

@@ -22,7 +22,12 @@ class OutboxCount:
 
 
 class OutboxRepository(Protocol):
-    """Durable: once ``add`` or ``save`` returned, the message survives a crash.
+    """The outbox is part of the store: every unit of work has one (``uow.outbox``), so an outbound message is
+    written in the same transaction as the conversation it belongs to (DESIGN I9, no dual write). Through a
+    unit of work, writes apply at ``commit`` or not at all and reads see the unit of work's own writes; a
+    conflict may be reported by the write itself or by ``commit``. Outside a unit of work,
+    :class:`~dispatcher_core.messaging.outbox_store.UnitOfWorkOutbox` runs each call in one unit of work of
+    its own: then ``add`` or ``save`` returning means the message is durable.
 
     Concurrency contract: ``save`` is a compare-and-set on ``version`` (several instances may race on the same
     message: a sender finishing while a status webhook or a recovery job updates it). Exactly one of two
@@ -37,7 +42,9 @@ class OutboxRepository(Protocol):
 
         Idempotent on (``agent_id``, ``client_id``): if a message with the same pair exists, nothing is stored
         and that existing message is returned (the caller compares ids to know). An existing ``id`` raises
-        :class:`~dispatcher_core.errors.ConcurrencyConflict`.
+        :class:`~dispatcher_core.errors.ConcurrencyConflict`. Two units of work adding the same pair at once:
+        one commits, the other gets ``ConcurrencyConflict`` (from the write or the commit) or the first's
+        message; retried, it finds the first's message.
         """
         ...
 
@@ -64,6 +71,12 @@ class OutboxRepository(Protocol):
     ) -> Sequence[OutboundMessage]:
         """Messages in ``status`` (last updated strictly before ``updated_before`` if given), oldest update
         first. Used by recovery after a crash."""
+        ...
+
+    async def list_due(self, now: datetime, *, limit: int = 100) -> Sequence[OutboundMessage]:
+        """``queued`` messages that may be sent at ``now`` (``not_before`` unset or not after ``now``), in the
+        order they became due (``not_before``, else ``created_at``; then ``id``): what a sender claims, with a
+        compare-and-set to ``sending``."""
         ...
 
     async def list_by_conversation(self, conversation_id: str) -> Sequence[OutboundMessage]:

@@ -19,7 +19,8 @@ Contract every adapter must keep (the conformance suite checks it):
   history read after ``add_message`` contains the message; the queue read after ``move_to_end`` shows the
   rotation; ``count_active_by_agent`` counts the assignment just saved).
 * Unique keys are enforced by the store: one open conversation per key (I1), one message per
-  (business number, external id) (I2), one claim per scheduled slot (I7).
+  (business number, external id) (I2), one claim per scheduled slot (I7), one outbound message per id,
+  per wamid and per (agent, client id).
 * Driver failures surface as :class:`~dispatcher_core.errors.StoreUnavailable`.
 * A unit of work is used once and by one task; units of work are never nested.
 * Events: ``events`` (:class:`~dispatcher_core.ports.event_journal.EventJournal`) takes the cycle's events
@@ -34,6 +35,7 @@ from typing import Protocol, Self
 
 from dispatcher_core.ports.conversation_repository import ConversationRepository
 from dispatcher_core.ports.event_journal import EventJournal
+from dispatcher_core.ports.outbox_repository import OutboxRepository
 from dispatcher_core.ports.pending_store import PendingStore
 from dispatcher_core.ports.presence_repository import PresenceRepository
 from dispatcher_core.ports.queue_repository import QueueRepository
@@ -60,6 +62,11 @@ class UnitOfWork(Protocol):
 
     @property
     def events(self) -> EventJournal: ...
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """Outbound messages and their send state, in the same transaction as the rest (DESIGN I9)."""
+        ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -36,6 +36,7 @@ from dispatcher_core.ports import (
     UnitOfWorkFactory,
 )
 from dispatcher_core.ports.event_journal import EventJournal
+from dispatcher_core.ports.outbox_repository import OutboxRepository
 
 __all__ = [
     "HybridUnitOfWork",
@@ -125,6 +126,10 @@ class HybridUnitOfWork:
     @property
     def events(self) -> EventJournal:
         return self._base.events
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        return self._base.outbox
 
     async def __aenter__(self) -> Self:
         await self._base.__aenter__()

@@ -23,6 +23,7 @@ require_testing_extra("dispatcher_core.testing.conformance", "pytest", "pytest_a
 
 # The imports below need pytest (E402: they must follow the check above).
 
+from dispatcher_core.testing.conformance.conversation_purge import ConversationPurgeConformance  # noqa: E402
 from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance  # noqa: E402
 from dispatcher_core.testing.conformance.event_transport import (  # noqa: E402
     EventProbe,
@@ -30,25 +31,30 @@ from dispatcher_core.testing.conformance.event_transport import (  # noqa: E402
     EventTransportHarness,
 )
 from dispatcher_core.testing.conformance.media_index import MediaIndexConformance  # noqa: E402
+from dispatcher_core.testing.conformance.outbox_repository import OutboxConformance  # noqa: E402
 from dispatcher_core.testing.conformance.pending_store import PendingStoreConformance  # noqa: E402
 from dispatcher_core.testing.conformance.presence_repository import PresenceRepositoryConformance  # noqa: E402
 from dispatcher_core.testing.conformance.queue_repository import QueueRepositoryConformance  # noqa: E402
 from dispatcher_core.testing.conformance.slot_claims import SlotClaimsConformance  # noqa: E402
 from dispatcher_core.testing.conformance.template_catalogue import TemplateCatalogueConformance  # noqa: E402
+from dispatcher_core.testing.conformance.throughput import ThroughputReservationsConformance  # noqa: E402
 from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConformance  # noqa: E402
 
 __all__ = [
+    "ConversationPurgeConformance",
     "ConversationRepositoryConformance",
     "EventProbe",
     "EventTransportConformance",
     "EventTransportHarness",
     "MediaIndexConformance",
+    "OutboxConformance",
     "PendingStoreConformance",
     "PresenceRepositoryConformance",
     "QueueRepositoryConformance",
     "SlotClaimsConformance",
     "StoreConformance",
     "TemplateCatalogueConformance",
+    "ThroughputReservationsConformance",
     "UnitOfWorkConformance",
 ]
 
@@ -60,5 +66,6 @@ class StoreConformance(
     PresenceRepositoryConformance,
     SlotClaimsConformance,
     UnitOfWorkConformance,
+    OutboxConformance,
 ):
     """Every port of a store behind one unit of work: subclass this and provide ``uow_factory``."""
