@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 
-from dispatcher_adapters.memory import MemoryMediaIndex, MemoryStore, MemoryTemplateCatalogue, SystemClock
+from dispatcher_adapters.memory import (
+    MemoryApiKeys,
+    MemoryMediaIndex,
+    MemoryStore,
+    MemoryTemplateCatalogue,
+    SystemClock,
+)
 from dispatcher_adapters.memory import MemoryOutbox as MemoryOutboxRepository
 from dispatcher_adapters.sql import SqlStore
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
@@ -39,14 +45,14 @@ from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.sending import CloudReplySender, CloudStatusHandler, RegistryCollector, sending_hooks
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import AssignmentService, DispatcherOrchestrator, DispatcherScheduler
-from dispatcher_core.ports import Clock, MediaIndex, TemplateCatalogue, UnitOfWorkFactory
+from dispatcher_core.ports import ApiKeyRepository, Clock, MediaIndex, TemplateCatalogue, UnitOfWorkFactory
 
 if TYPE_CHECKING:  # the redis extra: imported where a Redis backend is configured, nowhere else
     from redis.asyncio import Redis
 
     from dispatcher_adapters.redis import RedisStore
 
-__all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
+__all__ = ["DispatcherContainer", "Overrides", "open_api_keys", "open_runtime"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +192,16 @@ def _redis_media(client: Redis, config: AppConfig) -> MediaIndex:
     return RedisMediaIndex(client, prefix=config.redis_prefix)
 
 
+def _sql_api_keys(store: SqlStore) -> ApiKeyRepository:
+    return store.api_keys()
+
+
+def _redis_api_keys(client: Redis, config: AppConfig) -> ApiKeyRepository:
+    from dispatcher_adapters.redis import RedisApiKeys  # noqa: PLC0415  - optional (the redis extra)
+
+    return RedisApiKeys(client, prefix=config.redis_prefix)
+
+
 def _sql_templates(store: SqlStore) -> TemplateCatalogue:
     return store.template_catalogue()
 
@@ -316,6 +332,14 @@ class DispatcherContainer(containers.DeclarativeContainer):
         postgresql=providers.Callable(_sql_media, store),
         redis=providers.Singleton(_redis_media, store_client, config),
     )
+    #: The public API's keys, in the configured store (hashed; see docs/api.md).
+    api_keys = providers.Selector(
+        providers.Callable(_store_kind, config),
+        memory=providers.Singleton(MemoryApiKeys),
+        sqlite=providers.Callable(_sql_api_keys, store),
+        postgresql=providers.Callable(_sql_api_keys, store),
+        redis=providers.Singleton(_redis_api_keys, store_client, config),
+    )
     whatsapp = providers.Selector(
         sending_kind,
         cloud=providers.Resource(
@@ -387,6 +411,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
         readiness=readiness,
         stats_sources=stats_sources,
         sending=sending_hooks,
+        api_keys=api_keys,
     )
 
 
@@ -412,10 +437,25 @@ async def open_runtime(
         # the configured store behind its back, so they stay in this process's memory.
         _override(container.template_catalogue, MemoryTemplateCatalogue())
         _override(container.media_index, MemoryMediaIndex())
+        _override(container.api_keys, MemoryApiKeys())
     try:
         resolved: Any = container.runtime()
         runtime: Runtime = await resolved if inspect.isawaitable(resolved) else resolved
         yield runtime
+    finally:
+        shutdown: Any = container.shutdown_resources()
+        if inspect.isawaitable(shutdown):
+            await shutdown
+
+
+@asynccontextmanager
+async def open_api_keys(config: AppConfig) -> AsyncIterator[ApiKeyRepository]:
+    """The configured store's API keys alone (the ``dispatcher api-key`` commands), closed on exit."""
+    container = DispatcherContainer(config=config, metrics=AppMetrics())
+    try:
+        resolved: Any = container.api_keys()
+        keys: ApiKeyRepository = await resolved if inspect.isawaitable(resolved) else resolved
+        yield keys
     finally:
         shutdown: Any = container.shutdown_resources()
         if inspect.isawaitable(shutdown):

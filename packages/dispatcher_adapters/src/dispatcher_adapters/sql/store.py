@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dispatcher_adapters.sql.api_keys import SqlApiKeys
 from dispatcher_adapters.sql.connections import Connections
 from dispatcher_adapters.sql.engine import (
     DEFAULT_BUSY_TIMEOUT_MS,
@@ -116,6 +117,10 @@ class SqlStore:
     def media_index(self) -> SqlMediaIndex:
         """The media ids customers' messages announced, kept in this database (the ``MediaIndex`` port)."""
         return SqlMediaIndex(self._engine, self._lock)
+
+    def api_keys(self) -> SqlApiKeys:
+        """The public API's keys (hashed), kept in this database (the ``ApiKeyRepository`` port)."""
+        return SqlApiKeys(self._engine, self._lock)
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database answers (for ``/readyz``)."""

@@ -4,6 +4,7 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 :mod:`dispatcher_core.testing.conformance` is what says an adapter is correct.
 """
 
+from dispatcher_core.ports.api_key_repository import ApiKeyRepository
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.conversation_repository import ConversationRepository
 from dispatcher_core.ports.event_publisher import EventPublisher
@@ -18,6 +19,7 @@ from dispatcher_core.ports.template_catalogue import TemplateCatalogue
 from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
+    "ApiKeyRepository",
     "Clock",
     "ConversationRepository",
     "EventPublisher",
