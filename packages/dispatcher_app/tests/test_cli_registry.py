@@ -11,7 +11,7 @@ import pytest
 
 from dispatcher_app.cli import COMMANDS, build_parser
 
-SAMPLES = {"serve": [], "agent-token": ["agent-7"], "simulate": [], "db": ["current"], "demo": []}
+SAMPLES = {"serve": [], "agent-token": ["agent-7"], "simulate": [], "db": ["current"], "demo": [], "api-key": ["list"]}
 
 
 def test_every_command_has_a_sample() -> None:
