@@ -11,7 +11,15 @@ import pytest
 
 from dispatcher_app.cli import COMMANDS, build_parser
 
-SAMPLES = {"serve": [], "agent-token": ["agent-7"], "simulate": [], "db": ["current"], "demo": [], "worker": []}
+SAMPLES = {
+    "serve": [],
+    "agent-token": ["agent-7"],
+    "simulate": [],
+    "db": ["current"],
+    "demo": [],
+    "worker": [],
+    "api-key": ["list"],
+}
 
 
 def test_every_command_has_a_sample() -> None:

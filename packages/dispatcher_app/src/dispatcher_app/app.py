@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from dispatcher_adapters.whatsapp.graph_versions import version_warning
+from dispatcher_app.api import api_routes
 from dispatcher_app.config import AppConfig
 from dispatcher_app.container import Overrides, open_runtime
 from dispatcher_app.controllers import admin_routes, health_routes
@@ -83,6 +84,7 @@ def create_app(
         routes.append(Route("/webhooks/whatsapp", webhook.receive, methods=["POST"]))
     if config.admin_token:
         routes += [*admin_routes(holder), WebSocketRoute("/ws/admin", AdminSocket(holder).handle), *dashboard_routes()]
+        routes += api_routes(holder)
     if config.agent_token_secret:
         routes.append(WebSocketRoute("/ws/agent", AgentSocket(holder).handle))
     if config.admin_token or config.agent_token_secret:

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "dispatcher_app.commands.agent_token",
         "print a JWT for an agent (needs DISPATCHER_AGENT_TOKEN_SECRET)",
     ),
+    "api-key": ("dispatcher_app.commands.api_key", "create, list and revoke the public API's keys"),
     "simulate": (
         "dispatcher_app.commands.simulate",
         "run the dispatcher offline on a virtual clock and print a report",

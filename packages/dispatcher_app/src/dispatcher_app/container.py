@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 
-from dispatcher_adapters.memory import MemoryMediaIndex, MemoryPurge, MemoryStore, MemoryTemplateCatalogue, SystemClock
+from dispatcher_adapters.memory import (
+    MemoryApiKeys,
+    MemoryMediaIndex,
+    MemoryPurge,
+    MemoryStore,
+    MemoryTemplateCatalogue,
+    SystemClock,
+)
 from dispatcher_adapters.sql import SqlPurge, SqlStore, SqlThroughput
 from dispatcher_adapters.whatsapp.service import WhatsAppSending
 from dispatcher_app.config import AppConfig, StoreKind
@@ -53,6 +60,7 @@ from dispatcher_app.sqlite_guard import single_process_sqlite
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import AssignmentService, DispatcherOrchestrator, DispatcherScheduler
 from dispatcher_core.ports import (
+    ApiKeyRepository,
     Clock,
     ConversationPurge,
     EventPublisher,
@@ -68,7 +76,7 @@ if TYPE_CHECKING:  # the redis extra: imported where a Redis backend is configur
 
     from dispatcher_adapters.redis import RedisStore
 
-__all__ = ["DispatcherContainer", "Overrides", "open_runtime"]
+__all__ = ["DispatcherContainer", "Overrides", "open_api_keys", "open_runtime"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +262,16 @@ def _redis_media(client: Redis, config: AppConfig) -> MediaIndex:
     return RedisMediaIndex(client, prefix=config.redis_prefix)
 
 
+def _sql_api_keys(store: SqlStore) -> ApiKeyRepository:
+    return store.api_keys()
+
+
+def _redis_api_keys(client: Redis, config: AppConfig) -> ApiKeyRepository:
+    from dispatcher_adapters.redis import RedisApiKeys  # noqa: PLC0415  - optional (the redis extra)
+
+    return RedisApiKeys(client, prefix=config.redis_prefix)
+
+
 def _sql_templates(store: SqlStore) -> TemplateCatalogue:
     return store.template_catalogue()
 
@@ -431,6 +449,14 @@ class DispatcherContainer(containers.DeclarativeContainer):
         postgresql=providers.Callable(_sql_media, store),
         redis=providers.Singleton(_redis_media, store_client, config),
     )
+    #: The public API's keys, in the configured store (hashed; see docs/api.md).
+    api_keys = providers.Selector(
+        providers.Callable(_store_kind, config),
+        memory=providers.Singleton(MemoryApiKeys),
+        sqlite=providers.Callable(_sql_api_keys, store),
+        postgresql=providers.Callable(_sql_api_keys, store),
+        redis=providers.Singleton(_redis_api_keys, store_client, config),
+    )
     whatsapp = providers.Selector(
         sending_kind,
         cloud=providers.Resource(
@@ -510,6 +536,7 @@ class DispatcherContainer(containers.DeclarativeContainer):
         readiness=readiness,
         stats_sources=stats_sources,
         sending=sending_hooks,
+        api_keys=api_keys,
     )
 
 
@@ -537,10 +564,25 @@ async def open_runtime(
         _override(container.media_index, MemoryMediaIndex())
         # ...and the retention purge, which could only purge the configured store: the backend keeps its own.
         container.retention_job.override(providers.Object(None))
+        _override(container.api_keys, MemoryApiKeys())
     try:
         resolved: Any = container.runtime()
         runtime: Runtime = await resolved if inspect.isawaitable(resolved) else resolved
         yield runtime
+    finally:
+        shutdown: Any = container.shutdown_resources()
+        if inspect.isawaitable(shutdown):
+            await shutdown
+
+
+@asynccontextmanager
+async def open_api_keys(config: AppConfig) -> AsyncIterator[ApiKeyRepository]:
+    """The configured store's API keys alone (the ``dispatcher api-key`` commands), closed on exit."""
+    container = DispatcherContainer(config=config, metrics=AppMetrics())
+    try:
+        resolved: Any = container.api_keys()
+        keys: ApiKeyRepository = await resolved if inspect.isawaitable(resolved) else resolved
+        yield keys
     finally:
         shutdown: Any = container.shutdown_resources()
         if inspect.isawaitable(shutdown):

@@ -23,7 +23,7 @@ from dispatcher_app.scheduler_runner import BackgroundRunner
 from dispatcher_app.ws.router import EventRouter
 from dispatcher_core import DispatcherOrchestrator, DispatcherScheduler
 from dispatcher_core.messaging.media import InboundMedia
-from dispatcher_core.ports import Clock, UnitOfWorkFactory
+from dispatcher_core.ports import ApiKeyRepository, Clock, UnitOfWorkFactory
 
 __all__ = [
     "MediaAccess",
@@ -91,6 +91,8 @@ class Runtime:
     readiness: Mapping[str, ReadinessCheck]
     stats_sources: Mapping[str, StatsSource]
     sending: SendingHooks | None = None
+    #: The public API's keys (``/api/v1``); ``None`` only in runtimes built by hand.
+    api_keys: ApiKeyRepository | None = None
 
 
 class RuntimeHolder:

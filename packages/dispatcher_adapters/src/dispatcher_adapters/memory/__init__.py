@@ -4,6 +4,7 @@ Used by the simulator, the demo and as the reference in the conformance suite. `
 state; ``MemoryStore.unit_of_work()`` is a :class:`~dispatcher_core.ports.UnitOfWorkFactory`.
 """
 
+from dispatcher_adapters.memory.api_keys import MemoryApiKeys
 from dispatcher_adapters.memory.clock import SystemClock
 from dispatcher_adapters.memory.event_bus import MemoryEventBus
 from dispatcher_adapters.memory.event_transport import MemoryEventSubscriber, MemoryEventTransport
@@ -15,6 +16,7 @@ from dispatcher_adapters.memory.templates import MemoryTemplateCatalogue
 from dispatcher_adapters.memory.throughput import MemoryThroughput
 
 __all__ = [
+    "MemoryApiKeys",
     "MemoryEventBus",
     "MemoryEventSubscriber",
     "MemoryEventTransport",

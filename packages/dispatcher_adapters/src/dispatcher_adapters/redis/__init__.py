@@ -12,6 +12,7 @@ Key layout, scripts and round trips: docs/storage-redis.md. Persistence needed i
 docs/operations.md. Importing this package does no I/O.
 """
 
+from dispatcher_adapters.redis.api_keys import RedisApiKeys
 from dispatcher_adapters.redis.client import create_client
 from dispatcher_adapters.redis.keys import RedisKeys
 from dispatcher_adapters.redis.maintenance import delete_prefix
@@ -26,6 +27,7 @@ from dispatcher_adapters.redis.unit_of_work import RedisUnitOfWork
 
 __all__ = [
     "EventEnvelope",
+    "RedisApiKeys",
     "RedisEventPublisher",
     "RedisEventSubscriber",
     "RedisKeys",

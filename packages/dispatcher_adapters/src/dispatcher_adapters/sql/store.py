@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dispatcher_adapters.sql.api_keys import SqlApiKeys
 from dispatcher_adapters.sql.connections import Connections
 from dispatcher_adapters.sql.engine import (
     DEFAULT_BUSY_TIMEOUT_MS,
@@ -178,6 +179,10 @@ class SqlStore:
         """A bare transaction on the store's connections, for adapters that are not part of the unit of work
         (the shared throughput)."""
         return Transaction(self._connections, self._statements, self._lock)
+
+    def api_keys(self) -> SqlApiKeys:
+        """The public API's keys (hashed), kept in this database (the ``ApiKeyRepository`` port)."""
+        return SqlApiKeys(self._engine, self._lock)
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database answers (for ``/readyz``)."""

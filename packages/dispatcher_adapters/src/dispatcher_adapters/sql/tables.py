@@ -34,6 +34,7 @@ import sqlalchemy as sa
 __all__ = [
     "OPEN",
     "UtcDateTime",
+    "api_keys",
     "conversations",
     "event_counters",
     "events",
@@ -287,4 +288,18 @@ throughput = sa.Table(
     metadata,
     sa.Column("key", sa.String, primary_key=True),
     sa.Column("next_slot_us", sa.BigInteger, nullable=False),
+)
+
+#: The public API's keys (``ApiKeyRepository``): only the SHA-256 of each key, unique, looked up on every request.
+api_keys = sa.Table(
+    "dispatcher_api_keys",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("hint", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.UniqueConstraint("key_hash", name="uq_dispatcher_api_keys_key_hash"),
 )

@@ -4,6 +4,7 @@ Adapters (``dispatcher_adapters``) implement them; the conformance suite in
 :mod:`dispatcher_core.testing.conformance` is what says an adapter is correct.
 """
 
+from dispatcher_core.ports.api_key_repository import ApiKeyRepository
 from dispatcher_core.ports.clock import Clock
 from dispatcher_core.ports.conversation_purge import ConversationPurge
 from dispatcher_core.ports.conversation_repository import ConversationRepository
@@ -23,6 +24,7 @@ from dispatcher_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "AgentResync",
+    "ApiKeyRepository",
     "Clock",
     "ConversationPurge",
     "ConversationRepository",

@@ -23,6 +23,7 @@ require_testing_extra("dispatcher_core.testing.conformance", "pytest", "pytest_a
 
 # The imports below need pytest (E402: they must follow the check above).
 
+from dispatcher_core.testing.conformance.api_key_repository import ApiKeyRepositoryConformance  # noqa: E402
 from dispatcher_core.testing.conformance.conversation_purge import ConversationPurgeConformance  # noqa: E402
 from dispatcher_core.testing.conformance.conversation_repository import ConversationRepositoryConformance  # noqa: E402
 from dispatcher_core.testing.conformance.event_transport import (  # noqa: E402
@@ -41,6 +42,7 @@ from dispatcher_core.testing.conformance.throughput import ThroughputReservation
 from dispatcher_core.testing.conformance.unit_of_work import UnitOfWorkConformance  # noqa: E402
 
 __all__ = [
+    "ApiKeyRepositoryConformance",
     "ConversationPurgeConformance",
     "ConversationRepositoryConformance",
     "EventProbe",
