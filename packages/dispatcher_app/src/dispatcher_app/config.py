@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 DEFAULT_WEBHOOK_MAX_BYTES = 3 * 1024 * 1024
+#: Webhook requests one instance works on at once; beyond, 503 + Retry-After at once (docs/operations.md).
+DEFAULT_MAX_IN_FLIGHT_WEBHOOKS = 64
 
 #: Variables ``serve`` refuses to start without (docs/configuration.md, "Secrets").
 REQUIRED_SECRETS = (
@@ -156,6 +158,9 @@ class AppConfig:
     whatsapp: WhatsAppSettings | None = None
     #: Bodies above this many bytes get 413 (Meta's own limit is 3 MiB).
     webhook_max_bytes: int = DEFAULT_WEBHOOK_MAX_BYTES
+    #: Webhook POSTs this instance handles at once; one more is answered 503 with ``Retry-After`` without being
+    #: read (Meta resends it), so an overload costs a quick refusal instead of seconds of queueing. 0: no limit.
+    max_in_flight_webhooks: int = DEFAULT_MAX_IN_FLIGHT_WEBHOOKS
     #: Names this process in connection ids and heartbeats; random when not given.
     instance_id: str | None = None
     #: An instance whose heartbeat is older than this is dead: its sockets' presence is removed.
@@ -191,6 +196,8 @@ class AppConfig:
             problems.append("a memory:// store belongs to one process: sharing its events through Redis makes no sense")
         if self.webhook_max_bytes < 1:
             problems.append("webhook_max_bytes must be >= 1")
+        if self.max_in_flight_webhooks < 0:
+            problems.append("max_in_flight_webhooks must be >= 0 (0: no limit)")
         if self.instance_id is not None and not _INSTANCE_ID.match(self.instance_id):
             problems.append("instance_id must be 1-64 characters among letters, digits, '_', '.', '-'")
         if self.dispatcher.timeout_check_interval < timedelta(seconds=1):
@@ -386,6 +393,9 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
     webhook_max_bytes = read.parsed(
         "DISPATCHER_WEBHOOK_MAX_BYTES", DEFAULT_WEBHOOK_MAX_BYTES, _positive_count, "an integer >= 1"
     )
+    max_in_flight = read.parsed(
+        "DISPATCHER_MAX_IN_FLIGHT_WEBHOOKS", DEFAULT_MAX_IN_FLIGHT_WEBHOOKS, _count, "an integer >= 0 (0: no limit)"
+    )
     instance_id = read.parsed("DISPATCHER_INSTANCE_ID", None, _instance_id, "letters, digits, '_', '.', '-'")
     presence_ttl = read.parsed("DISPATCHER_PRESENCE_TTL", timedelta(seconds=30), _positive_seconds, "seconds > 0")
     tick_interval = read.parsed("DISPATCHER_TICK_INTERVAL", timedelta(seconds=1), _positive_seconds, "seconds > 0")
@@ -410,6 +420,7 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: str | Path |
         database_url=database_url,
         redis_url=redis_url,
         webhook_max_bytes=webhook_max_bytes,
+        max_in_flight_webhooks=max_in_flight,
         instance_id=instance_id,
         presence_ttl=presence_ttl,
         tick_interval=tick_interval,

@@ -68,6 +68,15 @@ class AppMetrics:
             ["job", "outcome"],
             registry=r,
         )
+        self.webhooks_shed = Counter(
+            "dispatcher_webhooks_shed",
+            "Webhook requests refused at once with 503 + Retry-After: the instance had"
+            " DISPATCHER_MAX_IN_FLIGHT_WEBHOOKS requests in hand already.",
+            registry=r,
+        )
+        self.webhooks_in_flight = Gauge(
+            "dispatcher_webhooks_in_flight", "Webhook requests this instance is working on.", registry=r
+        )
         self.background_errors = Counter(
             "dispatcher_background_errors", "Failures of the periodic tasks, by task.", ["task"], registry=r
         )

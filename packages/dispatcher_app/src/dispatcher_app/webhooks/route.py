@@ -8,6 +8,11 @@ acknowledged and counted, a message that cannot be stored as it is (invalid Unic
 over-long id, name or text) or that the database refuses is rejected alone and counted in ``invalid`` - never
 a 5xx, and its neighbours are stored. A store that cannot be reached answers 503 so Meta sends the body again
 (the messages already stored then count as duplicates).
+
+Overload: an instance works on at most ``DISPATCHER_MAX_IN_FLIGHT_WEBHOOKS`` POSTs at once; one more is
+answered 503 with ``Retry-After`` before its body is read, storing nothing (Meta resends it). Queueing it
+instead would only turn an overload into seconds of latency for every request, past Meta's own timeout, and
+Meta's retries would then add load exactly when there is too much.
 """
 
 from __future__ import annotations
@@ -59,9 +64,14 @@ class WebhookCounts:
         }
 
 
+#: Seconds Meta (or any client) is asked to wait before resending a shed request.
+RETRY_AFTER_SECONDS = 1
+
+
 class WhatsAppWebhook:
     def __init__(self, holder: RuntimeHolder) -> None:
         self._holder = holder
+        self._in_flight = 0  # this instance's POSTs being handled (one event loop: no lock needed)
 
     async def verify(self, request: Request) -> Response:
         """Meta's subscription handshake: echo ``hub.challenge`` when ``hub.verify_token`` is ours."""
@@ -78,6 +88,23 @@ class WhatsAppWebhook:
 
     async def receive(self, request: Request) -> Response:
         runtime = self._holder.get()
+        most = runtime.config.max_in_flight_webhooks
+        if most and self._in_flight >= most:
+            runtime.metrics.webhooks_shed.inc()
+            return JSONResponse(
+                {"error": f"overloaded: {most} webhook requests in progress, retry later"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        self._in_flight += 1
+        runtime.metrics.webhooks_in_flight.inc()
+        try:
+            return await self._receive(runtime, request)
+        finally:
+            self._in_flight -= 1
+            runtime.metrics.webhooks_in_flight.dec()
+
+    async def _receive(self, runtime: Runtime, request: Request) -> Response:
         limit = runtime.config.webhook_max_bytes
         try:
             body = await _read_body(request, limit)
